@@ -1,0 +1,138 @@
+"""The Go demo's printed report, rebuilt from a trace: readable and in a stable order.
+
+Values are printed as JSON (not Go map syntax). ``format_report`` is what the CLI prints;
+notebooks call the same functions, so the lesson and the terminal show the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .engine import Trace
+from .metrics import compute_metrics
+
+RULE = "=" * 60
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def format_structure(graph: dict[str, Any]) -> str:
+    """The workflow structure: each node with its kind and where it leads."""
+    lines = [f"Workflow: {graph['name']} ({len(graph['nodes'])} nodes)"]
+    for node in graph["nodes"]:
+        targets = []
+        for edge in graph["edges"]:
+            if edge["source"] != node["name"]:
+                continue
+            label = edge["target"]
+            if edge["when"]:
+                label = f"[{edge['when']}] {label}"
+            if edge["loop_limit"]:
+                label += f" (loop, at most {edge['loop_limit']}x)"
+            targets.append(label)
+        join = f", join={node['join']}" if node["join"] == "any" else ""
+        arrow = " -> " + ", ".join(targets) if targets else ""
+        lines.append(f"  {node['name']} ({node['kind']}{join}){arrow}")
+    return "\n".join(lines)
+
+
+def format_results(trace: Trace) -> str:
+    """The results sections of the Go demo, for the paths this run took."""
+    state = trace.state
+    out = [RULE, "CUSTOMER SUPPORT WORKFLOW RESULTS", RULE, ""]
+    if "customer_info" in state:
+        out += ["👤 CUSTOMER INFORMATION", _json(state["customer_info"]), ""]
+    decision = state.get("escalation_decision") or {}
+    out += [
+        "📊 CLASSIFICATION & ANALYSIS",
+        f"Inquiry Type: {state.get('inquiry_type', '-')}",
+        f"Sentiment: {state.get('sentiment', '-')}",
+        f"Escalation Decision: {decision.get('decision', '-')}",
+    ]
+    if decision.get("reason"):
+        out.append(f"Reason: {decision['reason']}")
+    out.append("")
+    if "account_status" in state:
+        out += ["💳 ACCOUNT STATUS", _json(state["account_status"])]
+        if "account_action" in state:
+            out.append(f"Account Action: {state['account_action']}")
+        out.append("")
+    if "escalation_ticket" in state:
+        out += ["🚨 ESCALATION TICKET", _json(state["escalation_ticket"]), ""]
+    if "final_response" in state:
+        text = state["final_response"]
+        out += [f"💬 FINAL CUSTOMER RESPONSE ({len(text)} characters)", text, ""]
+    if "quality_score" in state:
+        score = state["quality_score"]
+        verdict = "pass" if score.get("pass") else "fail"
+        regen = state.get("regenerations", 0)
+        out += ["✅ QUALITY CHECK", f"Score: {score.get('score')}/10 ({verdict})"]
+        out += [f"Regenerations: {regen}"]
+        out += [f"Issues: {_json(score.get('issues', []))}", ""]
+    if "follow_up_plan" in state:
+        out += ["📅 FOLLOW-UP PLAN", _json(state["follow_up_plan"]), ""]
+    if trace.status == "failed":
+        out += ["❌ RUN FAILED", trace.error or "unknown error", ""]
+    return "\n".join(out)
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    """Summary, per node, per node type and AI API tables, in a stable order."""
+    summary, ai = metrics["summary"], metrics["ai"]
+    out = [RULE, "EXECUTION METRICS", RULE, ""]
+    out += [
+        "Summary",
+        f"  Node executions: {summary['node_executions']} "
+        f"(successes {summary['successes']}, failures {summary['failures']}, "
+        f"skipped {summary['skipped']})",
+        f"  Retries: {summary['retries']}",
+        f"  AI requests: {summary['ai_requests']}",
+        f"  AI tokens: {summary['ai_tokens']}",
+        f"  Estimated cost: ${summary['cost_usd']:.6f}",
+        "",
+    ]
+    for title, section in (("Per node", "nodes"), ("Per node type", "node_types")):
+        width = max(len(name) for name in metrics[section]) if metrics[section] else 4
+        out.append(title)
+        out.append(f"  {'name':<{width}}  runs  ok  fail  retry  skip   total ms")
+        for name, row in metrics[section].items():
+            out.append(
+                f"  {name:<{width}}  {row['executions']:>4}  {row['successes']:>2}  "
+                f"{row['failures']:>4}  {row['retries']:>5}  {row['skipped']:>4}  "
+                f"{row['total_ms']:>9.1f}"
+            )
+        out.append("")
+    out += [
+        "AI API",
+        f"  Requests: {ai['requests']}",
+        f"  Tokens: {ai['prompt_tokens']} prompt + {ai['completion_tokens']} completion "
+        f"= {ai['total_tokens']}",
+        f"  Estimated cost: ${ai['cost_usd']:.6f} ({', '.join(map(str, ai['models'])) or '-'})",
+        f"  Average latency: {ai['avg_latency_ms']:.1f} ms",
+    ]
+    return "\n".join(out)
+
+
+def format_report(trace: Trace, *, message: str | None = None) -> str:
+    """Everything the Go demo printed, for one run."""
+    head = [
+        "=== AI-Powered Customer Support Workflow Demo ===",
+        "",
+        f"Customer Message: {message or trace.inputs.get('customer_message', '')}",
+        "",
+    ]
+    if trace.meta.get("backend"):
+        head.append(trace.meta["backend"])
+    head += [
+        f"Workflow: {trace.workflow}",
+        f"Execution ID: {trace.run_id}",
+        f"Ticket ID: {trace.inputs.get('ticket_id', '-')}",
+        "",
+        format_structure(trace.graph),
+        "",
+    ]
+    body = [format_results(trace), format_metrics(compute_metrics(trace))]
+    return "\n".join(head) + "\n" + "\n".join(body) + "\n"

@@ -1,0 +1,98 @@
+"""Fill ``{{placeholders}}`` from the workflow state, in one pass, keeping JSON types.
+
+The Go demo sent prompts with ``{{customer_info}}`` still in them when a variable was
+missing. Here a missing variable is an error that names it, and a value is inserted
+exactly once: text that a customer wrote (even text containing ``{{x}}``) is never
+rendered again, so it cannot smuggle in other state.
+
+Two ways to fill a template:
+
+- ``render_text`` builds a string (prompts, URLs): strings go in as they are, other
+  values as compact JSON.
+- ``render_value`` fills a JSON-like structure (HTTP bodies): a string that is exactly one
+  placeholder becomes the value itself, so numbers stay numbers and lists stay lists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w]*(?:\.[\w]+)*)\s*\}\}")
+
+
+class MissingVariableError(KeyError):
+    """A template names a variable that the state does not hold."""
+
+    def __init__(self, name: str, available: list[str]):
+        self.name = name
+        self.available = available
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        known = ", ".join(sorted(self.available)) or "nothing"
+        return f"template variable '{{{{{self.name}}}}}' is not in the state (it holds: {known})"
+
+
+def placeholders(template: Any) -> set[str]:
+    """Every dotted name used in a template (a string, or a dict/list of them)."""
+    if isinstance(template, str):
+        return set(PLACEHOLDER.findall(template))
+    if isinstance(template, Mapping):
+        return set().union(*(placeholders(v) for v in template.values()), set())
+    if isinstance(template, (list, tuple)):
+        return set().union(*(placeholders(v) for v in template), set())
+    return set()
+
+
+def root_names(template: Any) -> set[str]:
+    """The state keys a template reads: ``customer_info.order_id`` reads ``customer_info``."""
+    return {name.split(".")[0] for name in placeholders(template)}
+
+
+def lookup(values: Mapping[str, Any], dotted: str) -> Any:
+    """Walk ``a.b.c`` through nested mappings; a missing step raises MissingVariableError."""
+    current: Any = values
+    for i, part in enumerate(dotted.split(".")):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        else:
+            where = values if i == 0 else current
+            keys = list(where) if isinstance(where, Mapping) else []
+            raise MissingVariableError(dotted, keys)
+    return current
+
+
+def to_text(value: Any) -> str:
+    """How a value reads inside text: strings verbatim, everything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def render_text(
+    template: str, values: Mapping[str, Any], *, escape: Callable[[str], str] | None = None
+) -> str:
+    """Fill every placeholder in ``template``; ``escape`` post-processes each inserted value."""
+
+    def fill(match: re.Match[str]) -> str:
+        text = to_text(lookup(values, match.group(1)))
+        return escape(text) if escape else text
+
+    return PLACEHOLDER.sub(fill, template)
+
+
+def render_value(template: Any, values: Mapping[str, Any]) -> Any:
+    """Fill a JSON-like template; a lone ``"{{name}}"`` keeps the value's own JSON type."""
+    if isinstance(template, str):
+        whole = PLACEHOLDER.fullmatch(template.strip())
+        if whole:
+            return lookup(values, whole.group(1))
+        return render_text(template, values)
+    if isinstance(template, Mapping):
+        return {key: render_value(item, values) for key, item in template.items()}
+    if isinstance(template, (list, tuple)):
+        return [render_value(item, values) for item in template]
+    return template
