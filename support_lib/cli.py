@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _request_log(base_url: str) -> list[dict[str, Any]]:
     response = httpx.get(f"{base_url}/_requests", timeout=5.0)
     response.raise_for_status()
-    return response.json()["requests"]
+    return response.json()
 
 
 def _last_id(entries: list[dict[str, Any]]) -> int:
@@ -88,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (ConnectionError, OSError, httpx.HTTPError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the promise: one readable paragraph, never a traceback
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc}. This is a bug in the kit; "
+            "please report it with the command you ran.",
+            file=sys.stderr,
+        )
         return 1
     finally:
         if server is not None:

@@ -222,6 +222,11 @@ class LLM:
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
+    if isinstance(exc, pydantic.ValidationError):
+        problems = [
+            f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()[:4]
+        ]
+        return f"{exc.error_count()} problem(s): " + "; ".join(problems)
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -70,7 +70,7 @@ def compute_metrics(traces: Trace | Iterable[Trace]) -> dict[str, Any]:
                 latencies.append(run.usage.get("latency_ms", 0.0))
                 if run.usage.get("model") not in ai["models"]:
                     ai["models"].append(run.usage.get("model"))
-    ai["cost_usd"] = round(ai["cost_usd"], 6)
+    ai["cost_usd"] = round(ai["cost_usd"], 8)
     ai["avg_latency_ms"] = round(sum(latencies) / len(latencies), 1) if latencies else 0.0
     executed = [row for row in nodes.values()]
     summary = {

@@ -97,12 +97,12 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     for title, section in (("Per node", "nodes"), ("Per node type", "node_types")):
         width = max(len(name) for name in metrics[section]) if metrics[section] else 4
         out.append(title)
-        out.append(f"  {'name':<{width}}  runs  ok  fail  retry  skip   total ms")
+        out.append(f"  {'name':<{width}}  runs  ok  fail  retry  skip  total time")
         for name, row in metrics[section].items():
             out.append(
                 f"  {name:<{width}}  {row['executions']:>4}  {row['successes']:>2}  "
                 f"{row['failures']:>4}  {row['retries']:>5}  {row['skipped']:>4}  "
-                f"{row['total_ms']:>9.1f}"
+                f"{row['total_ms']:>7.1f} ms"
             )
         out.append("")
     out += [

@@ -1,0 +1,247 @@
+"""The interactive app: type a message, press Run, watch the workflow and its trace.
+
+A thin shell over :func:`support_lib.run.arun`: it passes an observer that redraws the
+DAG on every node event, then renders the finished trace into tabs. All customer text
+is HTML-escaped before it reaches an ``HTML`` widget, so a message holding ``<script>``
+shows as text. In a notebook the run is a task on the kernel's own event loop, so the
+kernel stays responsive and the drawing updates while nodes run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import ipywidgets as w
+
+from .draw import dag_svg, timeline_svg
+from .engine import NodeRun, Trace, WorkflowRunError
+from .examples import load_examples
+from .metrics import compute_metrics
+from .run import InvalidMessageError, arun
+
+STATUS_ICON = {
+    "completed": "✅",
+    "running": "⏳",
+    "skipped": "⏭️",
+    "failed": "❌",
+    "pending": "·",
+}
+
+
+def escape(value: Any) -> str:
+    """Any value as safe HTML text (dicts and lists as pretty JSON)."""
+    if not isinstance(value, str):
+        value = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return html.escape(value, quote=True)
+
+
+def pre(value: Any) -> str:
+    return f"<pre style='white-space:pre-wrap;margin:0'>{escape(value)}</pre>"
+
+
+def node_details_html(run: NodeRun) -> str:
+    """One node run: status, timing, tokens, what it was sent and what it returned."""
+    rows = [f"<b>Status:</b> {escape(run.status)}"]
+    if run.duration_ms is not None:
+        rows.append(f"<b>Duration:</b> {run.duration_ms:.0f} ms, attempts: {run.attempts}")
+    if run.usage:
+        u = run.usage
+        rows.append(
+            f"<b>Tokens:</b> {u.get('prompt_tokens')} prompt + {u.get('completion_tokens')} "
+            f"completion, model {escape(u.get('model'))}, ${u.get('cost_usd', 0):.6f}"
+        )
+    if run.route:
+        rows.append(f"<b>Route:</b> {escape(run.route)}")
+    if run.skip_reason:
+        rows.append(f"<b>Skipped:</b> {escape(run.skip_reason)}")
+    if run.error:
+        rows.append(f"<b style='color:#b91c1c'>Error:</b> {escape(run.error)}")
+    parts = ["<br>".join(rows)]
+    if run.inputs is not None:
+        parts.append("<b>Sent (rendered prompt or request)</b>" + pre(run.inputs))
+    if run.output is not None:
+        parts.append("<b>Output</b>" + pre(run.output))
+    return "<div>" + "<hr style='margin:6px 0'>".join(parts) + "</div>"
+
+
+def metrics_html(trace: Trace) -> str:
+    """The per-node metrics table and the AI API summary."""
+    metrics = compute_metrics(trace)
+    head = "".join(
+        f"<th style='text-align:right;padding:2px 8px'>{h}</th>"
+        for h in ("runs", "ok", "failed", "retries", "skipped", "total ms")
+    )
+    rows = []
+    for name, row in metrics["nodes"].items():
+        cells = "".join(
+            f"<td style='text-align:right;padding:2px 8px'>{row[key]}</td>"
+            for key in ("executions", "successes", "failures", "retries", "skipped", "total_ms")
+        )
+        rows.append(f"<tr><td>{escape(name)}</td>{cells}</tr>")
+    ai = metrics["ai"]
+    summary = (
+        f"<p><b>AI API:</b> {ai['requests']} requests, {ai['prompt_tokens']} prompt + "
+        f"{ai['completion_tokens']} completion tokens, estimated ${ai['cost_usd']:.6f}, "
+        f"average latency {ai['avg_latency_ms']:.0f} ms</p>"
+    )
+    return (
+        summary + "<table style='border-collapse:collapse;font-size:12px'>"
+        f"<tr><th style='text-align:left'>node</th>{head}</tr>" + "".join(rows) + "</table>"
+    )
+
+
+RunFunction = Callable[..., Awaitable[Trace]]
+
+
+class SupportApp:
+    """The widget app. ``SupportApp().widget`` is the whole UI; displaying the app
+    object shows it. ``run_fn`` defaults to :func:`arun` (tests may pass their own)."""
+
+    def __init__(self, *, mock_url: str | None = None, run_fn: RunFunction = arun, **run_kwargs):
+        self.mock_url = mock_url
+        self.run_fn = run_fn
+        self.run_kwargs = run_kwargs
+        self.examples = load_examples()
+        self.trace: Trace | None = None
+        self.task: asyncio.Task[Any] | None = None
+        self.events: list[tuple[str, str]] = []
+
+        self.picker = w.Dropdown(
+            options=[("Pick an example…", "")]
+            + [(e["title"], e["message"]) for e in self.examples],
+            description="Example",
+            layout=w.Layout(width="420px"),
+        )
+        self.message = w.Textarea(
+            value=self.examples[0]["message"] if self.examples else "",
+            placeholder="Type what the customer wrote…",
+            description="Message",
+            layout=w.Layout(width="100%", height="80px"),
+        )
+        self.email = w.Text(placeholder="customer@example.com", description="Email")
+        self.button = w.Button(description="Run workflow", button_style="primary", icon="play")
+        self.status = w.HTML("Ready.")
+        self.dag = w.HTML()
+        self.reply = w.HTML("<i>The reply appears here after a run.</i>")
+        self.nodes = w.Accordion()
+        self.metrics = w.HTML()
+        self.timeline = w.HTML()
+        self.tabs = w.Tab(children=[self.reply, self.nodes, self.metrics, self.timeline])
+        for index, title in enumerate(("Reply", "Nodes", "Metrics", "Timeline")):
+            self.tabs.set_title(index, title)
+
+        self.picker.observe(self._pick, names="value")
+        self.button.on_click(self._clicked)
+        self.widget = w.VBox(
+            [
+                w.HTML("<h3 style='margin:4px 0'>AI customer-support workflow</h3>"),
+                self.picker,
+                self.message,
+                w.HBox([self.email, self.button]),
+                self.status,
+                w.HBox([self.dag], layout=w.Layout(overflow="auto", max_height="640px")),
+                self.tabs,
+            ]
+        )
+        self._draw(None)
+
+    # -- display ----------------------------------------------------------------------
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _pick(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self.message.value = change["new"]
+            example = next(e for e in self.examples if e["message"] == change["new"])
+            self.email.value = example.get("email") or ""
+
+    def _draw(self, trace: Trace | None) -> None:
+        from .workflow import build_workflow
+
+        graph = trace.graph if trace else build_workflow().describe()
+        self.dag.value = dag_svg(graph, trace.to_dict() if trace else None)
+
+    def _observe(self, event: str, run: NodeRun, trace: Trace) -> None:
+        """Called by the engine on every node event: redraw and say what is happening."""
+        self.events.append((event, run.node))
+        self._draw(trace)
+        done = sum(r.status == "completed" for r in trace.node_runs)
+        icon = STATUS_ICON.get(run.status, "")
+        self.status.value = f"{icon} {escape(run.node)}: {escape(run.status)} ({done} done)"
+
+    # -- running ----------------------------------------------------------------------
+
+    def _clicked(self, _button: Any = None) -> None:
+        """Start a run without blocking: a task on the running loop (the kernel's), or a
+        plain blocking run when there is no loop (a script or a test)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(self.run_message())
+            return
+        self.task = loop.create_task(self.run_message())
+
+    async def run_message(self, message: str | None = None, email: str | None = None) -> None:
+        """Run the workflow for the text box's message and show the result."""
+        message = self.message.value if message is None else message
+        email = self.email.value if email is None else email
+        self.button.disabled = True
+        self.events.clear()
+        self.status.value = "⏳ Running…"
+        try:
+            self.trace = await self.run_fn(
+                message,
+                email=email or None,
+                mock_url=self.mock_url,
+                observers=[self._observe],
+                check=False,
+                **self.run_kwargs,
+            )
+            self.show_trace(self.trace)
+        except InvalidMessageError as exc:
+            self.show_error(f"Please check the message: {exc}")
+        except Exception as exc:  # the app shows every failure as text, never a traceback
+            self.show_error(f"{type(exc).__name__}: {exc}")
+        finally:
+            self.button.disabled = False
+
+    def show_error(self, text: str) -> None:
+        self.status.value = f"<span style='color:#b91c1c'>❌ {escape(text)}</span>"
+
+    def show_trace(self, trace: Trace) -> None:
+        """Fill every tab from a finished trace."""
+        self._draw(trace)
+        state = trace.state
+        if trace.status == "failed":
+            failed = WorkflowRunError(trace.error or "failed", trace)
+            self.show_error(f"The workflow failed: {failed}")
+        else:
+            routes = f"{state.get('inquiry_type')}, {state.get('sentiment')}"
+            decision = (state.get("escalation_decision") or {}).get("decision", "-")
+            self.status.value = (
+                f"✅ Done in {trace.duration_ms:.0f} ms: {escape(routes)}; decision: "
+                f"{escape(decision)}"
+            )
+        reply = state.get("final_response")
+        self.reply.value = pre(reply) if reply else "<i>No reply was produced.</i>"
+        runs = [run for run in trace.node_runs]
+        self.nodes.children = [w.HTML(node_details_html(run)) for run in runs]
+        for index, run in enumerate(runs):
+            repeat = f" (round {run.iteration + 1})" if run.iteration else ""
+            duration = f" · {run.duration_ms:.0f} ms" if run.duration_ms is not None else ""
+            title = f"{STATUS_ICON.get(run.status, '')} {run.node}{repeat}{duration}"
+            self.nodes.set_title(index, title)
+        self.metrics.value = metrics_html(trace)
+        self.timeline.value = timeline_svg(trace.to_dict(), trace.graph)
+
+
+def launch(**kwargs: Any) -> SupportApp:
+    """Build the app (display it by leaving it as a cell's last expression)."""
+    return SupportApp(**kwargs)
