@@ -4,7 +4,7 @@ Everything else (the CLI, the widget app, the lessons) is a thin shell over thes
 functions and the :class:`~support_lib.engine.Trace` they return.
 
 Without ``mock_url`` a run uses the kit's mock server, started inside this process on
-first use (port 8081 like the Go demo, or a free port when 8081 is taken).
+first use (a free port and an in-memory database, private to this process).
 """
 
 from __future__ import annotations
@@ -44,24 +44,20 @@ class Deps:
 _server: Any = None
 
 
-def mock_server(port: int | None = None) -> Any:
-    """The kit's mock server for this process: started once, then reused.
+def mock_server(port: int | None = None, db_path: str | None = None) -> Any:
+    """The kit's mock server for this process: started on first use, then reused.
 
-    The default port is 8081 (``SUPPORT_KIT_MOCK_PORT`` changes it); if something else
-    holds it, a free port is used instead, so a run never fails for a busy port.
+    By default each process (each notebook kernel) gets its own server on a free port
+    with an in-memory database, so two open lessons never mix their request logs.
+    ``SUPPORT_KIT_MOCK_PORT`` or ``port=8081`` asks for a fixed port (as the Go demo used).
     """
     global _server
-    from mock_server import PortInUseError, start_server
+    from mock_server import start_server
 
     if _server is not None and _server.running and port in (None, _server.port):
         return _server
-    wanted = port if port is not None else int(os.environ.get("SUPPORT_KIT_MOCK_PORT", "8081"))
-    try:
-        _server = start_server(port=wanted)
-    except PortInUseError:
-        if port is not None:
-            raise
-        _server = start_server(port=0)
+    wanted = port if port is not None else int(os.environ.get("SUPPORT_KIT_MOCK_PORT", "0"))
+    _server = start_server(port=wanted, db_path=db_path or ":memory:")
     return _server
 
 

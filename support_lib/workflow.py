@@ -695,6 +695,7 @@ def build_workflow(*, max_regenerations: int = 1, escalation: str = "llm") -> Wo
         generate_response,
         quality_check,
         quality_gate(max_regenerations),
+        *([regenerate_response] if max_regenerations > 0 else []),
         merge_responses,
         personalize_response,
         generate_follow_up,
@@ -724,7 +725,6 @@ def build_workflow(*, max_regenerations: int = 1, escalation: str = "llm") -> Wo
     wf.edge("check_quality", "merge_responses", when="pass")
     wf.edge("check_quality", "merge_responses", when="exhausted")
     if max_regenerations > 0:
-        wf.add(regenerate_response)
         wf.edge("check_quality", "regenerate_response", when="fail")
         wf.edge("regenerate_response", "quality_check", loop_limit=max_regenerations)
 
