@@ -1,0 +1,78 @@
+"""The committed lesson notebooks: fresh, error-free, offline, and documented honestly.
+
+nbval (run by the same `pytest` command) re-executes each notebook and compares outputs;
+these checks catch what nbval cannot: code edited after the outputs were saved, error
+outputs, saved widget state, and README claims that drifted from the notebooks.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "tools"))
+from execute_notebooks import code_hash  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EXPECTED = [f"{i:02d}" for i in range(10)]
+FORBIDDEN = [
+    (re.compile(r"^\s*[%!]\s*pip\b", re.M), "installs packages"),
+    (re.compile(r"\binput\s*\("), "asks for input"),
+    (re.compile(r"\bgetpass\b"), "asks for a secret"),
+    (re.compile(r"https?://(?!127\.0\.0\.1|localhost)"), "names a host beyond this machine"),
+]
+
+
+def load(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def ignored_cells(nb: nbformat.NotebookNode) -> list[int]:
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    return [i + 1 for i, c in enumerate(code) if c.source.lstrip().startswith("# NBVAL_IGNORE")]
+
+
+def test_every_lesson_is_there_in_order():
+    assert [p.name[:2] for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_executed_fresh_and_clean(path):
+    nb = load(path)
+    fix = f"run `python tests/tools/execute_notebooks.py {path.name[:2]}`"
+    assert nb.metadata.get("support_kit", {}).get("code_hash") == code_hash(nb), (
+        f"{path.name} was edited after its outputs were saved: {fix}"
+    )
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"{path.name} not run top to bottom: {fix}"
+    for cell in code:
+        for out in cell.outputs:
+            assert out.output_type != "error", f"{path.name} saved an error: {out.get('ename')}"
+            assert "Traceback" not in str(out.get("text", "")), f"{path.name} saved a traceback"
+    assert "widgets" not in nb.metadata, f"{path.name} keeps widget state: {fix}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_offline_and_teaches_in_the_agreed_shape(path):
+    nb = load(path)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for pattern, problem in FORBIDDEN:
+            assert not pattern.search(cell.source), f"{path.name}: a cell {problem}"
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert text.lstrip().startswith(f"# Lesson {path.name[:2]}"), path.name
+    assert "## Exercises" in text, f"{path.name} has no exercises"
+
+
+def test_readme_lists_exactly_the_cells_nbval_ignores():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`(\d\d_[\w]+\.ipynb)`, code cell (\d+)", readme))
+    actual = {(p.name, str(n)) for p in NOTEBOOKS for n in ignored_cells(load(p))}
+    assert listed == actual, "README's NBVAL_IGNORE_OUTPUT list and the notebooks differ"
