@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from mock_server import start_server
 
-            server = start_server(port=0)
+            server = start_server(port=0, db_path=":memory:")
             base_url = server.url
         before = _last_id(_request_log(base_url))
         trace = asyncio.run(

@@ -1,0 +1,12 @@
+"""Helpers for the offline teaching model (see ``mock_server.offline_model``).
+
+Each module handles one concern, so a learner can read them one at a time:
+
+* ``text``       - reading the tagged prompt, cleaning untrusted text, lexicon matching
+* ``sentiment``  - positive / neutral / negative with negation, intensity and sarcasm cues
+* ``classify``   - inquiry type (technical, billing, shipping, product, account, general)
+* ``extract``    - customer name, order id, product, urgency, issue and subject
+* ``decisions``  - account analysis, escalation, response context, follow-up plan
+* ``writing``    - replies, the quality rubric, regeneration, personalisation, small talk
+* ``schema_fill``- turning all of the above into JSON that matches any JSON schema
+"""

@@ -1,0 +1,169 @@
+"""Everything the offline model knows about one customer message, computed once.
+
+``analyze_message`` runs the extractors, the classifier and the sentiment scorer over the
+customer's text. ``facts_from_prompt`` does the same for a whole prompt and then lets the
+*outputs of earlier workflow nodes* (``<inquiry_type>``, ``<sentiment>``, ``<urgency>``,
+``<customer_info>``) take precedence: a later node should build on what the workflow already
+decided, exactly as a real LLM would read them from its prompt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .classify import CATEGORIES, Classification, classify_inquiry
+from .extract import (
+    Issue,
+    detect_issues,
+    detect_urgency,
+    extract_name,
+    extract_order_id,
+    extract_product,
+    has_legal_threat,
+    main_issue,
+    make_subject,
+    wants_human,
+)
+from .sentiment import SentimentResult, analyze_sentiment
+from .text import Prompt, strip_injections
+
+SENTIMENTS = ("positive", "neutral", "negative")
+URGENCIES = ("high", "medium", "low")
+ACCOUNT_ACTIONS = (
+    "refund_eligible",
+    "payment_issue",
+    "subscription_active",
+    "account_suspended",
+    "needs_manual_review",
+)
+PROBLEM_ISSUES = {
+    "double_charge", "unknown_charge", "overcharge", "payment_failed", "damaged_item",
+    "wrong_item", "late_delivery", "login", "two_factor", "security", "crash", "sync", "error",
+    "not_working",
+}  # fmt: skip
+_QUESTION_START = re.compile(
+    r"^\s*(?:how|what|when|where|which|who|why|can|could|do|does|did|is|are|will|would|should)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Facts:
+    message: str
+    customer_name: str | None
+    order_id: str | None
+    product: str | None
+    inquiry_type: str
+    sentiment: str
+    urgency: str
+    issue: Issue
+    subject: str
+    legal_threat: bool
+    wants_human: bool
+    is_question: bool
+    has_problem: bool
+    classification: Classification | None = None
+    sentiment_detail: SentimentResult | None = None
+
+
+def normalize_label(value: object, allowed: tuple[str, ...], default: str | None) -> str | None:
+    """Map a label from an earlier node ("Billing.", "NEGATIVE") onto the allowed set."""
+    if value is None:
+        return default
+    text = re.sub(r"[^a-z_ ]", "", str(value).lower()).strip().replace(" ", "_")
+    if not text:
+        return default
+    if text in allowed:
+        return text
+    for option in allowed:
+        if option in text or (text and option.startswith(text)):
+            return option
+    return default
+
+
+@lru_cache(maxsize=512)
+def analyze_message(message: str) -> Facts:
+    """Run every analyser over one customer message."""
+    message = message or ""
+    clean = strip_injections(message)
+    classification = classify_inquiry(message)
+    sentiment = analyze_sentiment(message)
+    issues = detect_issues(message)
+    has_problem = any(i.key in PROBLEM_ISSUES for i in issues) or sentiment.score <= -1
+    is_question = "?" in clean or any(_QUESTION_START.match(s) for s in clean.split(". "))
+    urgency = detect_urgency(message, sentiment.label, is_question, has_problem)
+    issue = main_issue(message, classification.label)
+    # Names and ids are data, so they are read from the whole message (an injection attempt
+    # may still mention a real order); labels are computed from the cleaned text only.
+    raw = re.sub(r"</?[a-zA-Z][a-zA-Z0-9_]{0,40}>", " ", message)
+    order_id = extract_order_id(raw)
+    product = extract_product(clean)
+    return Facts(
+        message=message,
+        customer_name=extract_name(raw),
+        order_id=order_id,
+        product=product,
+        inquiry_type=classification.label,
+        sentiment=sentiment.label,
+        urgency=urgency,
+        issue=issue,
+        subject=make_subject(issue, order_id, product),
+        legal_threat=has_legal_threat(message),
+        wants_human=wants_human(message),
+        is_question=is_question,
+        has_problem=has_problem,
+        classification=classification,
+        sentiment_detail=sentiment,
+    )
+
+
+def customer_message(prompt: Prompt) -> str:
+    """The customer's text: ``<customer_message>``, else a non-address ``<customer_email>``,
+    else the ticket text, else (for an untagged chat prompt) the last user message."""
+    for name in ("customer_message", "message", "customer_email", "email_body", "ticket"):
+        value = prompt.tag(name)
+        if value and not re.fullmatch(r"\S+@\S+", value.strip()):
+            if name == "ticket" and (value.lstrip().startswith("{") or len(value.split()) < 4):
+                continue  # a ticket record or id, not the customer's words
+            return value
+    if prompt.tags:  # a workflow prompt without the message (e.g. personalise): no message
+        return ""
+    return prompt.last_user or prompt.instructions
+
+
+def facts_from_prompt(prompt: Prompt) -> Facts:
+    """Facts about the prompt's customer message, refined by earlier nodes' outputs."""
+    facts = analyze_message(customer_message(prompt))
+    changes: dict = {}
+    info = prompt.tag_json("customer_info")
+    if isinstance(info, dict):
+        name = info.get("customer_name") or info.get("name")
+        if isinstance(name, str) and name.strip() and name.strip().lower() != "unknown":
+            changes["customer_name"] = name.strip()
+        for key in ("order_id", "product"):
+            value = info.get(key)
+            if isinstance(value, (str, int)) and str(value).strip():
+                changes[key] = str(value).strip().lstrip("#")
+        urgency = normalize_label(info.get("urgency"), URGENCIES, None)
+        if urgency:
+            changes["urgency"] = urgency
+    for tag, allowed in (
+        ("inquiry_type", CATEGORIES),
+        ("sentiment", SENTIMENTS),
+        ("urgency", URGENCIES),
+    ):
+        value = normalize_label(prompt.tag(tag), allowed, None)
+        if value:
+            changes[tag] = value
+    if not changes:
+        return facts
+    updated = dataclasses.replace(facts, **changes)
+    if "inquiry_type" in changes or "order_id" in changes or "product" in changes:
+        issue = main_issue(facts.message, updated.inquiry_type)
+        updated = dataclasses.replace(
+            updated, issue=issue, subject=make_subject(issue, updated.order_id, updated.product)
+        )
+    return updated

