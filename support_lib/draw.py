@@ -716,7 +716,9 @@ def critical_path(trace: Trace, graph: Graph | None = None) -> list[tuple[str, i
     preds: dict[str, set[str]] = {}
     for edge in _as_dict(graph, "describe").get("edges", []) if graph is not None else []:
         preds.setdefault(edge["target"], set()).add(edge["source"])
-    path = [max(runs, key=lambda r: end[id(r)])] if runs else []  # max(): first on ties
+    # Ties (runs ending in the same 0.1 ms) go to the run that started later.
+    latest = lambda r: (end[id(r)], r["start_ms"])  # noqa: E731
+    path = [max(runs, key=latest)] if runs else []
     while path:
         current, seen = path[-1], {id(r) for r in path}
         before = [
@@ -728,7 +730,7 @@ def critical_path(trace: Trace, graph: Graph | None = None) -> list[tuple[str, i
         ]
         if not before:
             break
-        path.append(max(before, key=lambda r: end[id(r)]))
+        path.append(max(before, key=latest))
     return [(r["node"], r.get("iteration") or 0) for r in reversed(path)]
 
 
@@ -869,7 +871,8 @@ class DagDiagram:
         nodes, edges = _graph_parts(self.graph)
         name = self.graph.get("name") or "workflow"
         run = "" if self.trace is None else f", run {self.trace.get('status', 'unknown')}"
-        return f"<DAG {name}: {len(nodes)} nodes, {len(edges)} edges{run}>"
+        plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # noqa: E731
+        return f"<DAG {name}: {plural(len(nodes), 'node')}, {plural(len(edges), 'edge')}{run}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return _bundle({"image/svg+xml": self.svg, "text/plain": self.summary()}, include, exclude)
