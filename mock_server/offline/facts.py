@@ -52,6 +52,8 @@ _QUESTION_START = re.compile(
 
 @dataclass(frozen=True)
 class Facts:
+    """What the offline model concluded about one message; every task reads from this."""
+
     message: str
     customer_name: str | None
     order_id: str | None
