@@ -179,11 +179,14 @@ class NodeState:
 
 
 def node_states(trace: Trace | None) -> dict[str, NodeState]:
-    """Fold node runs into one state per node; the LAST entry decides the status."""
+    """Fold node runs into one state per node; the LAST entry decides the status, except
+    that a skip after earlier runs (a loop that ended) keeps the node's last real status."""
     states: dict[str, NodeState] = {}
     for run in (trace or {}).get("node_runs", []):
         state = states.setdefault(run.get("node"), NodeState())
-        state.status = run.get("status") if run.get("status") in STATUSES else "pending"
+        status = run.get("status") if run.get("status") in STATUSES else "pending"
+        if not (status == "skipped" and state.runs):
+            state.status = status
         state.runs += run.get("status") != "skipped"
         state.completed = state.completed or run.get("status") == "completed"
         if run.get("route"):

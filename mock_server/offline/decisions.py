@@ -91,8 +91,9 @@ def decide_escalation(facts: Facts, account_action: str | None) -> tuple[str, st
         return "escalate", f"Escalate: a billing inquiry whose account status is {account_action}."
     return (
         "generate_response",
-        f"Generate a response: a {facts.inquiry_type} inquiry with {facts.sentiment} sentiment "
-        f"and {facts.urgency} urgency meets no escalation criterion.",
+        f"Generate a response: {_article(facts.inquiry_type)} {facts.inquiry_type} inquiry "
+        f"with {facts.sentiment} sentiment and {facts.urgency} urgency meets no escalation "
+        "criterion.",
     )
 
 
@@ -380,3 +381,8 @@ def follow_up_plan(facts: Facts) -> dict:
         "suggested_actions": actions,
         "knowledge_base_update": KNOWLEDGE_BASE_TOPICS.get(facts.issue.key),
     }
+
+
+def _article(word: str) -> str:
+    """'an account inquiry', 'a billing inquiry'."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
