@@ -21,7 +21,7 @@ from .draw import dag_svg, timeline_svg
 from .engine import NodeRun, Trace, WorkflowRunError
 from .examples import load_examples
 from .metrics import compute_metrics
-from .run import InvalidMessageError, arun
+from .run import InvalidMessageError, arun, check_message
 
 STATUS_ICON = {
     "completed": "✅",
@@ -95,6 +95,7 @@ def metrics_html(trace: Trace) -> str:
 
 
 RunFunction = Callable[..., Awaitable[Trace]]
+REDRAW_S = 0.1
 
 
 class SupportApp:
@@ -109,6 +110,8 @@ class SupportApp:
         self.trace: Trace | None = None
         self.task: asyncio.Task[Any] | None = None
         self.events: list[tuple[str, str]] = []
+        self._live: Trace | None = None  # the running trace, redrawn at most every REDRAW_S
+        self._redraw: asyncio.TimerHandle | None = None
 
         self.picker = w.Dropdown(
             options=[("Pick an example…", "")]
@@ -136,6 +139,10 @@ class SupportApp:
 
         self.picker.observe(self._pick, names="value")
         self.button.on_click(self._clicked)
+        graph_box = w.Box(
+            [self.dag], layout=w.Layout(width="46%", max_height="760px", overflow="auto")
+        )
+        self.tabs.layout = w.Layout(width="54%")
         self.widget = w.VBox(
             [
                 w.HTML("<h3 style='margin:4px 0'>AI customer-support workflow</h3>"),
@@ -143,8 +150,7 @@ class SupportApp:
                 self.message,
                 w.HBox([self.email, self.button]),
                 self.status,
-                w.HBox([self.dag], layout=w.Layout(overflow="auto", max_height="640px")),
-                self.tabs,
+                w.HBox([graph_box, self.tabs], layout=w.Layout(align_items="flex-start")),
             ]
         )
         self._draw(None)
@@ -169,12 +175,23 @@ class SupportApp:
         self.dag.value = dag_svg(graph, trace.to_dict() if trace else None)
 
     def _observe(self, event: str, run: NodeRun, trace: Trace) -> None:
-        """Called by the engine on every node event: redraw and say what is happening."""
+        """Called by the engine on every node event: say what is happening, and redraw.
+
+        Drawing the DAG takes a few milliseconds and the engine waits for observers, so
+        redraws are batched (at most one per REDRAW_S); otherwise the app's own drawing
+        would show up as gaps in the run's timeline."""
         self.events.append((event, run.node))
-        self._draw(trace)
         done = sum(r.status == "completed" for r in trace.node_runs)
         icon = STATUS_ICON.get(run.status, "")
         self.status.value = f"{icon} {escape(run.node)}: {escape(run.status)} ({done} done)"
+        self._live = trace
+        if self._redraw is None:
+            self._redraw = asyncio.get_running_loop().call_later(REDRAW_S, self._flush)
+
+    def _flush(self) -> None:
+        self._redraw = None
+        if self._live is not None:
+            self._draw(self._live)
 
     # -- running ----------------------------------------------------------------------
 
@@ -190,11 +207,23 @@ class SupportApp:
 
     async def run_message(self, message: str | None = None, email: str | None = None) -> None:
         """Run the workflow for the text box's message and show the result."""
-        message = self.message.value if message is None else message
-        email = self.email.value if email is None else email
+        if message is not None:  # keep the text box showing what is being run
+            self.message.value = message
+        if email is not None:
+            self.email.value = email
+        message, email = self.message.value, self.email.value
+        try:
+            check_message(message)  # refuse bad input before touching the last results
+        except InvalidMessageError as exc:
+            self.show_error(f"Please check the message: {exc}")
+            return
         self.button.disabled = True
         self.events.clear()
         self.status.value = "⏳ Running…"
+        self.reply.value = "<i>Running…</i>"  # never show the previous run's results
+        self.nodes.children = []
+        self.metrics.value = self.timeline.value = ""
+        self._draw(None)
         try:
             self.trace = await self.run_fn(
                 message,
@@ -209,7 +238,12 @@ class SupportApp:
             self.show_error(f"Please check the message: {exc}")
         except Exception as exc:  # the app shows every failure as text, never a traceback
             self.show_error(f"{type(exc).__name__}: {exc}")
+            self.reply.value = "<i>No reply was produced.</i>"
         finally:
+            if self._redraw is not None:
+                self._redraw.cancel()
+                self._redraw = None
+            self._live = None
             self.button.disabled = False
 
     def show_error(self, text: str) -> None:

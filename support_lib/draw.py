@@ -429,7 +429,8 @@ class _Stroke:
 
 
 def _edge_stroke(src: str, tgt: str, states: dict | None, loop: bool, whens: list) -> _Stroke:
-    """Taken edges bold green, edges touching a skipped node faded, loops always dashed.
+    """Taken edges bold green; edges touching a skipped node, or routes their source did
+    not choose, faded; loops always dashed.
     An edge counts as taken when both ends ran (a loop: when its target ran again) and,
     if the trace records the routes its source chose, one of its ``when`` labels."""
     dash = "6 4" if loop else ""
@@ -438,7 +439,7 @@ def _edge_stroke(src: str, tgt: str, states: dict | None, loop: bool, whens: lis
         routed = not (whens and s.routes) or any(w in s.routes for w in whens)
         if s.completed and routed and (t.runs > 1 if loop else t.runs > 0):
             return _Stroke("skdag-edge skdag-taken", "#2e7d32", 2.6, dash)
-        if "skipped" in (s.status, t.status):
+        if "skipped" in (s.status, t.status) or (s.completed and not routed):
             return _Stroke("skdag-edge skdag-faded", "#b8b8b8", 1.2, dash or "3 3", 0.7)
     return _Stroke("skdag-edge", "#7d8590", 1.6 if loop else 1.4, dash)
 
@@ -738,9 +739,11 @@ def critical_path(trace: Trace, graph: Graph | None = None) -> list[tuple[str, i
 
 
 def _nice_axis(total_ms: float) -> float:
-    """A round axis length: 4 equal steps of 1, 2, 2.5 or 5 × 10ⁿ ms."""
+    """A round axis length: 4 equal steps of 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10ⁿ ms."""
     unit = 10 ** math.floor(math.log10(total_ms / 4))
-    return next(4 * m * unit for m in (1, 2, 2.5, 5, 10) if 4 * m * unit >= total_ms)
+    return next(
+        4 * m * unit for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if 4 * m * unit >= total_ms
+    )
 
 
 @dataclass

@@ -711,7 +711,7 @@ class _Run:
                 message = _describe(exc, node.timeout)
                 run.attempt_errors.append(message)
                 if run.attempts >= node.retry.max_attempts:
-                    tries = f" after {run.attempts} attempts" if run.attempts > 1 else ""
+                    tries = f" (after {run.attempts} attempts)" if run.attempts > 1 else ""
                     raise NodeError(node.name, message + tries) from exc
                 self.emit("node_retry", run)
                 await asyncio.sleep(node.retry.delay(run.attempts))

@@ -13,13 +13,16 @@ retry shows up in the trace.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import openai
 import pydantic
 from openai import AsyncOpenAI
@@ -131,6 +134,13 @@ RETRYABLE = (
 )
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every client of this process. Building one loads the whole CA
+    bundle (tens of milliseconds of CPU), which would otherwise happen for every run."""
+    return httpx.create_ssl_context()
+
+
 class LLM:
     """A thin wrapper over one ``AsyncOpenAI`` client, shared by every node of a run."""
 
@@ -138,7 +148,11 @@ class LLM:
         self.backend = backend
         self.model = backend.model
         self.client = AsyncOpenAI(
-            base_url=backend.base_url, api_key=backend.api_key, max_retries=0, timeout=timeout
+            base_url=backend.base_url,
+            api_key=backend.api_key,
+            max_retries=0,
+            timeout=timeout,
+            http_client=openai.DefaultAsyncHttpxClient(verify=tls_context(), timeout=timeout),
         )
 
     async def complete(

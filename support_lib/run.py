@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from .engine import Observer, Trace, Workflow
-from .llm import LLM, Backend, resolve_backend
+from .llm import LLM, Backend, resolve_backend, tls_context
 from .workflow import DEFAULT_EMAIL, DEFAULT_MESSAGE, build_workflow
 
 MAX_MESSAGE_CHARS = 8000
@@ -39,6 +39,7 @@ class Deps:
     http: httpx.AsyncClient
     api_base_url: str
     api_token: str = "demo-token"
+    """Bearer token for the account API; ``SUPPORT_API_TOKEN`` sets it (the mock accepts any)."""
 
 
 _server: Any = None
@@ -123,8 +124,9 @@ async def arun(
     wf = workflow or build_workflow(max_regenerations=max_regenerations, escalation=escalation)
     llm = LLM(backend)
     try:
-        async with httpx.AsyncClient(timeout=15.0) as http:
-            deps = Deps(llm=llm, http=http, api_base_url=base_url)
+        async with httpx.AsyncClient(timeout=15.0, verify=tls_context()) as http:
+            token = os.environ.get("SUPPORT_API_TOKEN", "demo-token")
+            deps = Deps(llm=llm, http=http, api_base_url=base_url, api_token=token)
             trace = await wf.arun(inputs, deps=deps, observers=observers, check=False)
     finally:
         await llm.aclose()

@@ -184,7 +184,7 @@ async def test_retries_exhausted_fail_the_run_naming_node_and_cause():
     wf.edge(START, "api")
     with pytest.raises(WorkflowRunError) as info:
         await wf.arun({})
-    assert "node 'api' failed: server said 503 after 2 attempts" in str(info.value)
+    assert "node 'api' failed: server said 503 (after 2 attempts)" in str(info.value)
     assert info.value.trace.node("api").status == "failed"
 
 

@@ -8,32 +8,11 @@ import socket
 
 import pytest
 
-from mock_server import start_server
 from mock_server.accounts import status_for
 from support_lib import InvalidMessageError, arun, build_workflow, compute_metrics
 from support_lib.llm import resolve_backend
 from support_lib.run import MAX_MESSAGE_CHARS
 from support_lib.workflow import DEFAULT_MESSAGE
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = start_server(port=0, db_path=str(tmp_path_factory.mktemp("db") / "kit.sqlite3"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SUPPORT_KIT_MODEL"):
-        monkeypatch.delenv(key, raising=False)
-
-
-@pytest.fixture
-def fresh(server):
-    server.reset()
-    server.configure(latency_ms=0, per_token_ms=0, fault_rate=0.0)
-    return server
 
 
 def api_calls(server) -> list[tuple[str, str]]:
@@ -192,7 +171,7 @@ async def test_server_down_fails_the_run_with_the_node_and_cause():
     trace = await arun("Where is my parcel?", mock_url=f"http://127.0.0.1:{port}", check=False)
     assert trace.status == "failed"
     assert "APIConnectionError" in trace.error
-    assert "after 3 attempts" in trace.error
+    assert "(after 3 attempts)" in trace.error
 
 
 async def test_junk_from_the_model_is_retried_then_fails_clearly(fresh):

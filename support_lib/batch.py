@@ -1,0 +1,357 @@
+"""Run the workflow over many messages at once, then measure it against labels.
+
+``await arun_batch(messages)`` runs :func:`support_lib.run.arun` for every message, at
+most ``concurrency`` at a time (an ``asyncio.Semaphore``), and returns the traces in the
+order of the input. One failed run does not stop the batch: its slot holds a trace with
+``status == "failed"`` and the reason in ``trace.error``.
+
+``evaluate(traces, labels)`` compares what the workflow decided with the labeled set
+(``support_lib.examples.load_labeled()``): accuracy per field, precision and recall per
+class, and a confusion matrix, all as plain dicts. ``ConfusionMatrix`` draws one as an
+HTML table in a notebook (plain text elsewhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from .engine import Trace
+from .run import arun
+from .workflow import INQUIRY_TYPES
+
+# ----------------------------------------------------------------------------- running
+
+MESSAGE_KEYS = ("email", "ticket_id", "history")
+"""Keys of a dict message passed on to ``arun`` (besides ``message``); others are ignored,
+so rows of the labeled set can be passed as they are."""
+
+
+async def arun_batch(
+    messages: Sequence[str | Mapping[str, Any]],
+    *,
+    concurrency: int = 8,
+    progress: bool | None = None,
+    **arun_kwargs: Any,
+) -> list[Trace]:
+    """Run the workflow once per message, ``concurrency`` runs at a time.
+
+    A message is a string or a dict with ``message`` and optionally ``email``,
+    ``ticket_id``, ``history``. ``arun_kwargs`` go to every ``arun`` call (``mock_url``,
+    ``workflow``, ``observers``...). ``progress``: ``True`` shows a progress bar, ``False``
+    none, ``None`` (default) one where it is harmless: in a notebook, or on a terminal.
+    """
+    if concurrency < 1:
+        raise ValueError("concurrency must be 1 or more")
+    arun_kwargs["check"] = False  # a failed run is a result, not the end of the batch
+    semaphore = asyncio.Semaphore(concurrency)
+    bar = make_progress(len(messages), progress)
+    results: list[Trace | None] = [None] * len(messages)
+
+    async def one(index: int, item: str | Mapping[str, Any]) -> None:
+        async with semaphore:
+            results[index] = await _run_one(item, arun_kwargs)
+        bar.advance(failed=results[index].status == "failed")
+
+    try:
+        await asyncio.gather(*(one(i, item) for i, item in enumerate(messages)))
+    finally:
+        bar.close()
+    return results  # type: ignore[return-value]  # every slot is filled by now
+
+
+async def _run_one(item: str | Mapping[str, Any], kwargs: dict[str, Any]) -> Trace:
+    """One run; an exception before the workflow starts (an empty message, a server that
+    is down) becomes a failed trace, so the batch carries on."""
+    if isinstance(item, Mapping):
+        message = item.get("message", "")
+        extra = {key: item[key] for key in MESSAGE_KEYS if item.get(key) is not None}
+    else:
+        message, extra = item, {}
+    try:
+        return await arun(message, **extra, **kwargs)
+    except Exception as exc:
+        return failed_trace(message, exc)
+
+
+def failed_trace(message: Any, exc: BaseException) -> Trace:
+    """A trace for a run that could not start: no nodes ran, the error says why."""
+    return Trace(
+        run_id=f"run-{uuid.uuid4().hex[:12]}",
+        workflow="customer_support",
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        inputs={"customer_message": message},
+        graph={},
+        status="failed",
+        duration_ms=0.0,
+        error=f"{type(exc).__name__}: {exc}",
+    )
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+class _NoProgress:
+    def advance(self, failed: bool = False) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _WidgetProgress(_NoProgress):
+    """An ``IntProgress`` bar and an "n/total" label, shown in the notebook."""
+
+    def __init__(self, total: int):
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        self.total, self.done, self.failed = total, 0, 0
+        self.bar = widgets.IntProgress(value=0, min=0, max=max(total, 1), description="runs")
+        self.label = widgets.Label(f"0/{total}")
+        display(widgets.HBox([self.bar, self.label]))
+
+    def advance(self, failed: bool = False) -> None:
+        self.done += 1
+        self.failed += failed
+        self.bar.value = self.done
+        note = f" ({self.failed} failed)" if self.failed else ""
+        self.label.value = f"{self.done}/{self.total}{note}"
+
+    def close(self) -> None:
+        self.bar.bar_style = "warning" if self.failed else "success"
+
+
+class _TextProgress(_NoProgress):
+    """A one-line bar on stderr, redrawn in place with a carriage return."""
+
+    def __init__(self, total: int, width: int = 30):
+        self.total, self.done, self.failed, self.width = total, 0, 0, width
+        self._draw()
+
+    def _draw(self, end: str = "") -> None:
+        filled = self.width * self.done // max(self.total, 1)
+        note = f" ({self.failed} failed)" if self.failed else ""
+        bar = "#" * filled + "." * (self.width - filled)
+        sys.stderr.write(f"\rruns [{bar}] {self.done}/{self.total}{note}{end}")
+        sys.stderr.flush()
+
+    def advance(self, failed: bool = False) -> None:
+        self.done += 1
+        self.failed += failed
+        self._draw()
+
+    def close(self) -> None:
+        self._draw(end="\n")
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where widgets can be displayed)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def make_progress(total: int, progress: bool | None) -> _NoProgress:
+    """The progress display for ``arun_batch`` (see its ``progress`` argument)."""
+    if progress is False:
+        return _NoProgress()
+    if in_notebook():
+        return _WidgetProgress(total)
+    if progress or sys.stderr.isatty():  # auto: only on a terminal, never into CI logs
+        return _TextProgress(total)
+    return _NoProgress()
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+MISSING = "(none)"
+"""The predicted label of a run that produced no value (it failed before deciding)."""
+
+
+def _escalation(state: Mapping[str, Any]) -> Any:
+    return state.get("escalated")
+
+
+FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any]], Any], tuple[Any, ...]]] = {
+    "inquiry_type": ("inquiry_type", lambda s: s.get("inquiry_type"), INQUIRY_TYPES),
+    "sentiment": ("sentiment", lambda s: s.get("sentiment"), ("positive", "neutral", "negative")),
+    "urgency": (
+        "urgency",
+        lambda s: (s.get("customer_info") or {}).get("urgency"),
+        ("high", "medium", "low"),
+    ),
+    "escalation": ("expected_escalation", _escalation, (True, False)),
+}
+"""field → (key in a label row, how to read the prediction from a run's state, classes in
+display order). A label of None is not scored (the labeled set leaves some escalations
+open: reasonable people would decide either way)."""
+
+DEFAULT_FIELDS = ("inquiry_type", "sentiment", "urgency", "escalation")
+
+
+def _class_name(value: Any) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "escalate" if value else "respond"
+    return str(value)
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def evaluate(
+    traces: Sequence[Trace],
+    labels: Sequence[Mapping[str, Any]],
+    fields: Iterable[str] = DEFAULT_FIELDS,
+) -> dict[str, Any]:
+    """Score traces against label rows (same order, same length).
+
+    For each field: ``scored`` (rows with a label), ``correct``, ``accuracy``,
+    ``classes`` (per class: support, predicted, correct, precision, recall),
+    ``confusion`` (``confusion[expected][predicted] = count``, every class as a row and a
+    column) and ``errors`` (the rows it got wrong: index, id, expected, predicted).
+    Escalation classes are shown as "escalate" / "respond"; a failed run predicts "(none)".
+    """
+    if len(traces) != len(labels):
+        raise ValueError(f"{len(traces)} traces but {len(labels)} labels: pass them in pairs")
+    report: dict[str, Any] = {
+        "runs": len(traces),
+        "failed_runs": sum(t.status == "failed" for t in traces),
+        "fields": {},
+    }
+    for field in fields:
+        if field not in FIELDS:
+            raise ValueError(f"unknown field {field!r}; choose from {', '.join(FIELDS)}")
+        label_key, predict, known = FIELDS[field]
+        pairs = [
+            (_class_name(row[label_key]), _class_name(predict(trace.state)), index, row)
+            for index, (trace, row) in enumerate(zip(traces, labels, strict=True))
+            if row.get(label_key) is not None
+        ]
+        seen = {name for expected, predicted, _, _ in pairs for name in (expected, predicted)}
+        classes = [_class_name(k) for k in known]
+        classes += sorted(seen - set(classes))
+        confusion = {e: dict.fromkeys(classes, 0) for e in classes}
+        for expected, predicted, _, _ in pairs:
+            confusion[expected][predicted] += 1
+        correct = sum(confusion[c][c] for c in classes)
+        per_class = {}
+        for c in classes:
+            support = sum(confusion[c].values())
+            predicted_as = sum(confusion[e][c] for e in classes)
+            per_class[c] = {
+                "support": support,
+                "predicted": predicted_as,
+                "correct": confusion[c][c],
+                "precision": _ratio(confusion[c][c], predicted_as),
+                "recall": _ratio(confusion[c][c], support),
+            }
+        report["fields"][field] = {
+            "scored": len(pairs),
+            "correct": correct,
+            "accuracy": _ratio(correct, len(pairs)),
+            "classes": per_class,
+            "confusion": confusion,
+            "errors": [
+                {"index": i, "id": row.get("id"), "expected": e, "predicted": p}
+                for e, p, i, row in pairs
+                if e != p
+            ],
+        }
+    return report
+
+
+def format_evaluation(report: Mapping[str, Any]) -> str:
+    """Accuracy per field, one line each, plus how many runs failed."""
+    lines = [f"runs: {report['runs']}, failed: {report['failed_runs']}"]
+    for field, result in report["fields"].items():
+        accuracy = result["accuracy"]
+        shown = f"{accuracy:.1%}" if accuracy is not None else "n/a"
+        lines.append(f"{field:<13} {shown:>6}  ({result['correct']}/{result['scored']} correct)")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- display
+
+
+class ConfusionMatrix:
+    """A confusion matrix as an HTML table (in a notebook) or aligned text (elsewhere).
+
+    Rows are the expected labels, columns the predicted ones; the diagonal is what the
+    model got right. Deterministic output; every label is HTML-escaped.
+    """
+
+    def __init__(
+        self,
+        matrix: Mapping[str, Mapping[str, int]],
+        labels: Sequence[str] | None = None,
+        title: str = "",
+    ):
+        self.matrix = matrix
+        self.labels = list(labels) if labels is not None else list(matrix)
+        self.title = title
+
+    def _count(self, expected: str, predicted: str) -> int:
+        return self.matrix.get(expected, {}).get(predicted, 0)
+
+    def to_text(self) -> str:
+        width = max([len(x) for x in self.labels] + [len("expected ↓ / predicted →")]) + 1
+        cell = max(len(x) for x in self.labels) + 2
+        lines = [self.title] if self.title else []
+        head = "expected ↓ / predicted →".ljust(width)
+        lines.append(head + "".join(x.rjust(cell) for x in self.labels))
+        for e in self.labels:
+            counts = "".join(str(self._count(e, p)).rjust(cell) for p in self.labels)
+            lines.append(e.ljust(width) + counts)
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        esc = html.escape
+        largest = max([self._count(e, p) for e in self.labels for p in self.labels] + [1])
+        th = "style='padding:3px 8px;border:1px solid #ccc;background:#f4f4f4'"
+        head = "".join(f"<th {th}>{esc(p)}</th>" for p in self.labels)
+        rows = []
+        for e in self.labels:
+            cells = []
+            for p in self.labels:
+                n = self._count(e, p)
+                alpha = 0.15 + 0.6 * n / largest if n else 0.0
+                color = "46,160,67" if e == p else "220,60,50"
+                style = "padding:3px 8px;border:1px solid #ccc;text-align:right;"
+                style += f"background:rgba({color},{alpha:.2f})" if n else "color:#bbb"
+                cells.append(f"<td style='{style}'>{n}</td>")
+            rows.append(f"<tr><th {th}>{esc(e)}</th>{''.join(cells)}</tr>")
+        caption = (
+            f"<caption style='caption-side:top;font-weight:bold'>{esc(self.title)}</caption>"
+            if self.title
+            else ""
+        )
+        return (
+            "<table style='border-collapse:collapse;font-family:sans-serif;font-size:13px'>"
+            f"{caption}<tr><th {th}>expected ↓ / predicted →</th>{head}</tr>"
+            f"{''.join(rows)}</table>"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+
+def confusion_html(
+    matrix: Mapping[str, Mapping[str, int]], labels: Sequence[str] | None = None, title: str = ""
+) -> str:
+    """The HTML table of a confusion matrix (see :class:`ConfusionMatrix`)."""
+    return ConfusionMatrix(matrix, labels, title).to_html()

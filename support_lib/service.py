@@ -1,0 +1,239 @@
+"""The workflow behind a webhook, the way the original demo was triggered.
+
+A small FastAPI app:
+
+- ``POST /api/support/incoming`` with ``{"message": ..., "email"?: ..., "ticket_id"?: ...}``
+  validates the request (422 with a readable reason), runs the workflow and answers with a
+  summary: run_id, status, ticket_id, inquiry_type, sentiment, escalated, final_response,
+  escalation_ticket;
+- ``GET /api/support/runs/{run_id}``: the stored trace as JSON (the last 100 runs are kept
+  in memory; 404 for any other id);
+- ``GET /health``.
+
+``start_service()`` runs it in a background thread (a notebook, a test);
+``python -m support_lib.service --port 8090`` runs it in a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, field_validator
+
+from .engine import Trace
+from .run import arun, check_message
+
+SERVICE_NAME = "support-workflow-service"
+MAX_STORED_RUNS = 100
+MAX_BODY_BYTES = 64 * 1024  # a message is at most 8,000 characters; refuse huge bodies early
+TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class IncomingMessage(BaseModel):
+    """What the webhook accepts. Unknown fields are ignored (webhook senders add extras)."""
+
+    message: str = Field(description="What the customer wrote")
+    email: str | None = Field(None, description="The customer's email, if known")
+    ticket_id: str | None = Field(None, description="Your ticket id; else TICKET-xxxxxxxx")
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, value: str) -> str:
+        return check_message(value)  # empty or over 8,000 characters: a clear ValueError
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]{1,64}@[^@\s]{1,190}", value.strip()):
+            raise ValueError("not an email address (expected name@example.com)")
+        return value.strip() if value else None
+
+    @field_validator("ticket_id")
+    @classmethod
+    def _ticket_id(cls, value: str | None) -> str | None:
+        if value is not None and not TICKET_ID.fullmatch(value):
+            raise ValueError("use 1-64 letters, digits, '-' or '_'")
+        return value
+
+
+class RunSummary(BaseModel):
+    """The webhook's answer: what the workflow decided, in one small object."""
+
+    run_id: str
+    status: str
+    ticket_id: str | None
+    inquiry_type: str | None
+    sentiment: str | None
+    escalated: bool | None
+    final_response: str | None
+    escalation_ticket: str | None
+    error: str | None = None
+
+
+def summarize(trace: Trace) -> RunSummary:
+    state = trace.state
+    return RunSummary(
+        run_id=trace.run_id,
+        status=trace.status,
+        ticket_id=trace.inputs.get("ticket_id"),
+        inquiry_type=state.get("inquiry_type"),
+        sentiment=state.get("sentiment"),
+        escalated=state.get("escalated"),
+        final_response=state.get("final_response"),
+        escalation_ticket=(state.get("escalation_ticket") or {}).get("ticket_id"),
+        error=trace.error,
+    )
+
+
+def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "field": field}}, status_code=status)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 with one readable sentence, e.g. "message: the message is empty: type what ..."."""
+    assert isinstance(exc, RequestValidationError)
+    problems, fields = [], []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "")
+            problems.append(f"the body is not valid JSON ({reason})".replace(" ()", ""))
+            fields.append(None)
+            continue
+        loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+        text = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(f"{'.'.join(loc) or 'body'}: {text}")
+        fields.append(".".join(loc) or None)
+    return _error(422, "; ".join(problems), fields[0] if len(fields) == 1 else None)
+
+
+def create_service_app(mock_url: str | None = None, *, max_runs: int = MAX_STORED_RUNS) -> FastAPI:
+    """The webhook app. ``mock_url``: the support APIs (and the offline model) to use; by
+    default this process's mock server (``support_lib.run.mock_server()``)."""
+    if mock_url is None:
+        from .run import mock_server
+
+        mock_url = mock_server().url
+    app = FastAPI(
+        title="Support workflow service",
+        description="The customer-support workflow behind a webhook.",
+    )
+    runs: OrderedDict[str, Trace] = OrderedDict()  # the last `max_runs` traces, oldest first
+    app.state.runs = runs
+    app.state.mock_url = mock_url
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Response:
+        size = request.headers.get("content-length", "0")
+        if size.isdigit() and int(size) > MAX_BODY_BYTES:
+            return _error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KiB")
+        return await call_next(request)
+
+    @app.post("/api/support/incoming", response_model=RunSummary)
+    async def incoming(body: IncomingMessage) -> JSONResponse:
+        trace = await arun(
+            body.message,
+            email=body.email,
+            ticket_id=body.ticket_id,
+            mock_url=mock_url,
+            check=False,  # a failed run is still stored and reported, with its error
+        )
+        runs[trace.run_id] = trace
+        while len(runs) > max_runs:
+            runs.popitem(last=False)
+        summary = summarize(trace)
+        # 502: the request was fine, but a service behind us (model, support API) failed.
+        status = 200 if trace.status == "completed" else 502
+        return JSONResponse(summary.model_dump(), status_code=status)
+
+    @app.get("/api/support/runs/{run_id}")
+    async def get_run(run_id: str) -> JSONResponse:
+        trace = runs.get(run_id)
+        if trace is None:
+            return _error(
+                404, f"no run {run_id!r}: this service keeps its last {max_runs} runs in memory"
+            )
+        return JSONResponse(json.loads(trace.to_json()))
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "service": SERVICE_NAME, "runs_stored": len(runs)}
+
+    return app
+
+
+class ServiceHandle:
+    """The service running in a background thread: ``.url``, ``.port``, ``.app``, ``.stop()``."""
+
+    def __init__(self, app: FastAPI, running: Any):
+        self.app = app
+        self._running = running
+        self.url: str = running.url
+        self.port: int = running.port
+        self.stopped = False
+
+    def __repr__(self) -> str:
+        return f"ServiceHandle(url={self.url!r}, stopped={self.stopped})"
+
+    def stop(self) -> None:
+        """Stop the server; safe to call twice."""
+        if not self.stopped:
+            self._running.stop()
+            self.stopped = True
+
+    def __enter__(self) -> ServiceHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_service(
+    port: int = 0,
+    mock_url: str | None = None,
+    *,
+    host: str = "127.0.0.1",
+    max_runs: int = MAX_STORED_RUNS,
+) -> ServiceHandle:
+    """Run the webhook with uvicorn in a daemon thread (``port=0``: a free port)."""
+    from mock_server.runner import serve_in_thread
+
+    app = create_service_app(mock_url, max_runs=max_runs)
+    return ServiceHandle(app, serve_in_thread(app, host, port, name="support-service"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m support_lib.service [--host 127.0.0.1] [--port 8090] [--mock-url URL]``."""
+    parser = argparse.ArgumentParser(prog="python -m support_lib.service", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
+    parser.add_argument("--port", type=int, default=8090, help="default: %(default)s")
+    parser.add_argument(
+        "--mock-url", default=None, help="a running mock server (default: start one in-process)"
+    )
+    args = parser.parse_args(argv)
+    from mock_server.runner import serve_in_thread
+
+    app = create_service_app(args.mock_url)
+    running = serve_in_thread(app, args.host, args.port, name="support-service")
+    print(
+        f"Support workflow service at {running.url} (POST /api/support/incoming; support "
+        f"APIs at {app.state.mock_url}). Press Ctrl+C to stop it.",
+        flush=True,
+    )
+    try:
+        running.thread.join()
+    except KeyboardInterrupt:
+        running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""The widget app, kernel-side: no browser, just the widgets' values after a click.
+
+``SupportApp`` is a thin shell over ``support_lib.run.arun``: these tests press its button
+(with no running event loop the click runs the workflow synchronously; inside a loop it
+starts a task) and check what each widget then holds: the trace, the reply, the tabs, the
+live DAG and status line, escaping of hostile text, and readable errors.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+
+import pytest
+
+from support_lib import Trace, arun
+from support_lib.app import SupportApp
+from support_lib.examples import load_examples
+
+CALM = next(e for e in load_examples() if e["title"] == "Calm shipping question")
+HOSTILE = "<script>alert(1)</script><b>x</b>"
+HOSTILE_ESCAPED = html.escape(HOSTILE, quote=True)
+NODE_STATUS = re.compile(r'<g class="skdag-node [^"]*skdag-(\w+)" data-node="([^"]+)"')
+
+
+@pytest.fixture
+def app(fresh):
+    return SupportApp(mock_url=fresh.url)
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on (bound once for a free number, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def dag_statuses(svg: str) -> dict[str, str]:
+    """node name -> status class, as drawn in the app's DAG."""
+    return {name: status for status, name in NODE_STATUS.findall(svg)}
+
+
+def all_html(app: SupportApp) -> list[str]:
+    """Every piece of HTML the app can show, and the accordion titles."""
+    panels = [child.value for child in app.nodes.children]
+    titles = [app.nodes.get_title(i) for i in range(len(app.nodes.children))]
+    return [
+        app.reply.value,
+        app.status.value,
+        app.dag.value,
+        app.metrics.value,
+        app.timeline.value,
+        *panels,
+        *titles,
+    ]
+
+
+def text_of(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def click(app: SupportApp, message: str, email: str = "") -> None:
+    app.message.value = message
+    app.email.value = email
+    app.button.click()  # no running loop here: the run happens inside the click
+
+
+# --------------------------------------------------------------------------- a good run
+
+
+def test_new_app_is_ready_and_shows_the_empty_workflow(app):
+    assert app.status.value == "Ready."
+    assert app.trace is None
+    assert app.message.value == load_examples()[0]["message"]
+    # the plain graph, not yet coloured by any run
+    assert app.dag.value.startswith("<svg") and app.dag.value.count('<g class="skdag-node ') == 21
+    assert dag_statuses(app.dag.value) == {}
+    assert [app.tabs.get_title(i) for i in range(4)] == ["Reply", "Nodes", "Metrics", "Timeline"]
+
+
+def test_click_runs_the_workflow_and_fills_every_tab(app):
+    click(app, CALM["message"], CALM["email"])
+    trace = app.trace
+    assert isinstance(trace, Trace) and trace.status == "completed"
+    assert trace.state["inquiry_type"] == "shipping"
+    assert trace.state["customer_email"] == CALM["email"]
+    assert not app.button.disabled
+
+    # Reply: the final response, escaped inside a <pre>
+    assert app.reply.value.startswith("<pre")
+    assert text_of(app.reply.value) == trace.state["final_response"]
+    assert "Hi Anna" in app.reply.value
+
+    # Nodes: one accordion panel per node run, titled with icon, name and time
+    assert len(app.nodes.children) == len(trace.node_runs) == 24
+    titles = [app.nodes.get_title(i) for i in range(len(app.nodes.children))]
+    assert [t.split(" ")[1] for t in titles] == [run.node for run in trace.node_runs]
+    assert any(t.startswith("✅ quality_check (round 2)") for t in titles)
+    assert any(t.startswith("⏭️ prepare_account_lookup") for t in titles)
+    extract = app.nodes.children[[r.node for r in trace.node_runs].index("extract_customer_info")]
+    assert "<b>Status:</b> completed" in extract.value
+    assert "Sent (rendered prompt or request)" in extract.value
+    assert "<b>Tokens:</b>" in extract.value
+
+    # Metrics: the per-node table with a row per node of the graph
+    assert "<table" in app.metrics.value and "<b>AI API:</b>" in app.metrics.value
+    assert app.metrics.value.count("<tr>") == 1 + len(trace.graph["nodes"])
+
+    # Timeline: an SVG Gantt chart with a bar per executed run
+    assert app.timeline.value.startswith("<svg") and 'class="sktl"' in app.timeline.value
+    executed = sum(run.status != "skipped" for run in trace.node_runs)
+    assert app.timeline.value.count('class="sktl-bar') == executed
+
+    # DAG: coloured from the trace, every node either completed or skipped
+    statuses = dag_statuses(app.dag.value)
+    assert len(statuses) == 21
+    assert statuses["send_response"] == statuses["log_interaction"] == "completed"
+    assert statuses["escalate_to_human"] == statuses["fetch_account_status"] == "skipped"
+    assert "run completed" in app.dag.value
+
+    # Status line: done, the routes and the decision
+    assert re.fullmatch(
+        r"✅ Done in \d+ ms: shipping, neutral; decision: generate_response", app.status.value
+    )
+
+
+def test_escalating_run_shows_the_acknowledgement(app):
+    click(app, load_examples()[0]["message"])
+    assert app.trace.state["escalation_decision"]["decision"] == "escalate"
+    assert "decision: escalate" in app.status.value
+    assert "ESC-" in app.reply.value  # the acknowledgement names the escalation ticket
+    statuses = dag_statuses(app.dag.value)
+    assert statuses["escalate_to_human"] == statuses["send_acknowledgement"] == "completed"
+    assert statuses["generate_response"] == "skipped"
+
+
+def test_observer_updates_the_dag_and_status_while_running(app, server):
+    server.configure(latency_ms=60)  # a run long enough for several batched redraws
+    dag_frames: list[str] = []
+    status_lines: list[str] = []
+    app.dag.observe(lambda change: dag_frames.append(change["new"]), names="value")
+    app.status.observe(lambda change: status_lines.append(change["new"]), names="value")
+    click(app, CALM["message"], CALM["email"])
+
+    executed = {run.node for run in app.trace.node_runs if run.status == "completed"}
+    started = {node for event, node in app.events if event == "node_started"}
+    completed = {node for event, node in app.events if event == "node_completed"}
+    assert started == completed == executed
+    assert {node for event, node in app.events if event == "node_skipped"} >= {
+        "escalate_to_human",
+        "fetch_account_status",
+    }
+    assert app.events[-1][0] == "run_finished"
+
+    # the DAG was redrawn while the run went on, in batches (not once per event, which
+    # would slow the run down), and some frames show a node still running
+    assert 3 <= len(dag_frames) < len(app.events)
+    running = [frame for frame in dag_frames if "running" in dag_statuses(frame).values()]
+    assert running, "no intermediate drawing showed a running node"
+    assert "completed" in dag_statuses(running[-1]).values()
+    assert status_lines[0] == "⏳ Running…"
+    assert "⏳ extract_customer_info: running (0 done)" in status_lines
+    assert any(line.startswith("✅ log_interaction: completed") for line in status_lines)
+    assert status_lines[-1].startswith("✅ Done in")
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+def test_hostile_text_is_escaped_everywhere(app):
+    click(app, f"Hello {HOSTILE} my order #50422 never arrived. Where is it?")
+    assert app.trace.status == "completed"
+    shown = all_html(app)
+    for piece in shown:
+        assert "<script" not in piece.lower()
+        assert "<b>x</b>" not in piece
+    # the node panels show what the model was sent: the message, escaped
+    panels = [child.value for child in app.nodes.children]
+    assert any(HOSTILE_ESCAPED in panel for panel in panels)
+
+
+def test_hostile_text_echoed_by_a_model_is_escaped_in_the_reply(server):
+    """A real model may repeat the customer's words: the reply tab must still escape."""
+
+    async def echoing_run(message, **kwargs):
+        trace = await arun(message, **kwargs)
+        trace.state["final_response"] = f"You wrote: {message}"
+        return trace
+
+    server.reset()
+    app = SupportApp(mock_url=server.url, run_fn=echoing_run)
+    click(app, f"Hello {HOSTILE} where is order #50422?")
+    assert HOSTILE_ESCAPED in app.reply.value
+    assert "<script" not in app.reply.value and "<b>x</b>" not in app.reply.value
+    assert text_of(app.reply.value) == f"You wrote: Hello {HOSTILE} where is order #50422?"
+
+
+def test_hostile_email_is_escaped_in_the_node_panels(app):
+    click(app, CALM["message"], email='"><script>alert(2)</script>@example.com')
+    for piece in all_html(app):
+        assert "<script" not in piece.lower()
+    assert any("&lt;script&gt;alert(2)" in child.value for child in app.nodes.children)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_empty_message_gives_a_readable_error(app):
+    click(app, "   \n ")
+    assert app.trace is None
+    assert "message is empty" in app.status.value
+    assert app.status.value.startswith("<span style='color:#b91c1c'>❌")
+    assert "Traceback" not in app.status.value
+    assert not app.button.disabled
+    assert app.reply.value == "<i>The reply appears here after a run.</i>"
+
+
+def test_too_long_message_gives_a_readable_error(app):
+    click(app, "Where is my parcel? " * 500)
+    assert app.trace is None
+    assert "the limit is 8,000" in text_of(app.status.value)
+
+
+def test_server_down_shows_a_readable_failure(server):
+    app = SupportApp(mock_url=closed_port_url())
+    click(app, CALM["message"])
+    assert app.trace is not None and app.trace.status == "failed"
+    status = text_of(app.status.value)
+    assert status.startswith("❌ The workflow failed:")
+    assert "Connection" in status and "Traceback" not in status
+    assert app.reply.value == "<i>No reply was produced.</i>"
+    assert "failed" in dag_statuses(app.dag.value).values()
+    assert not app.button.disabled
+
+    # a new app pointed at a running server works again
+    server.reset()
+    again = SupportApp(mock_url=server.url)
+    click(again, CALM["message"], CALM["email"])
+    assert again.trace.status == "completed"
+    assert again.status.value.startswith("✅ Done in")
+
+
+def test_an_exception_from_the_run_function_is_shown_not_raised(server):
+    async def broken_run(message, **kwargs):
+        raise RuntimeError("the database is on fire")
+
+    app = SupportApp(mock_url=server.url, run_fn=broken_run)
+    app.button.click()
+    assert text_of(app.status.value) == "❌ RuntimeError: the database is on fire"
+    assert not app.button.disabled
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def test_example_picker_fills_message_and_email(app):
+    examples = load_examples()
+    by_title = dict(app.picker.options)
+    assert app.picker.options[0] == ("Pick an example…", "")
+    assert len(app.picker.options) == len(examples) + 1
+
+    app.picker.value = by_title["Calm shipping question"]
+    assert app.message.value == CALM["message"]
+    assert app.email.value == CALM["email"]
+
+    app.picker.value = by_title["Double charge (default)"]  # its email is null
+    assert app.message.value == examples[0]["message"]
+    assert app.email.value == ""
+
+    app.picker.value = ""  # back to the placeholder: the text stays
+    assert app.message.value == examples[0]["message"]
+
+
+def test_app_displays_as_its_widget(app, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    app._ipython_display_()
+    assert shown == [app.widget]
+
+    def descendants(widget):
+        for child in getattr(widget, "children", ()):
+            yield child
+            yield from descendants(child)
+
+    parts = list(descendants(app.widget))
+    assert all(part in parts for part in (app.message, app.button, app.dag, app.tabs))
+    assert app.button.description == "Run workflow"
+
+
+# --------------------------------------------------------------------------- inside a loop
+
+
+async def test_click_inside_a_running_loop_starts_a_task(app):
+    app.message.value = CALM["message"]
+    app.email.value = CALM["email"]
+    app.button.click()  # returns at once: the run is a task on this loop
+    assert app.task is not None and not app.task.done()
+    assert app.trace is None
+    await app.task
+    assert app.trace.status == "completed"
+    assert app.trace.state["inquiry_type"] == "shipping"
+    assert app.status.value.startswith("✅ Done in")
+    assert not app.button.disabled
+
+
+async def test_run_message_awaited_directly(app):
+    await app.run_message(CALM["message"], email=CALM["email"])
+    assert app.trace.state["final_response"] in text_of(app.reply.value)
+    await app.run_message("")
+    assert "message is empty" in app.status.value
