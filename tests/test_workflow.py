@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from mock_server.accounts import status_for
-from support_lib import InvalidMessageError, arun, build_workflow, compute_metrics
+from support_lib import InvalidMessageError, arun, build_workflow, compute_metrics, run
 from support_lib.llm import resolve_backend
 from support_lib.run import MAX_MESSAGE_CHARS
 from support_lib.workflow import DEFAULT_MESSAGE
@@ -233,3 +233,12 @@ def test_workflow_graph_is_the_spec_graph():
     assert loops == [
         {"source": "regenerate_response", "target": "quality_check", "when": None, "loop_limit": 1}
     ]
+
+
+async def test_sync_run_works_inside_a_running_loop_like_a_notebook_cell(fresh):
+    # A notebook cell runs inside the kernel's event loop; run() must not need patching.
+    trace = run("Hi, when will order #50422 arrive? Thanks, Anna", mock_url=fresh.url)
+    assert trace.status == "completed"
+    # the caller's loop and the server are still fine afterwards
+    again = await arun("Hi, when will order #50422 arrive? Thanks, Anna", mock_url=fresh.url)
+    assert again.state["final_response"] == trace.state["final_response"]
