@@ -308,13 +308,16 @@ def test_lesson_07_runs_and_the_app_answers(page, lab):
     page.locator("#jp-menu-panel, .lm-MenuBar").first.wait_for()
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
-    accept_kernel_dialog(page)
 
-    # Run All queues every cell ("[*]"); it is done when no prompt shows a star any more.
-    last_prompt = panel.locator(".jp-CodeCell .jp-InputPrompt").last
-    page.wait_for_function(
-        "el => el.textContent.includes('*')", arg=last_prompt.element_handle(), timeout=10_000
-    )
+    # A "Select Kernel" dialog may appear at any moment, and the lesson may finish before a
+    # queued "[*]" is ever seen, so wait for what only a live kernel produces: the app's
+    # text box. Then wait until no prompt shows a star (every queued cell has run).
+    textarea = panel.locator(APP_TEXTAREA)
+    deadline = time.monotonic() + 60
+    while not textarea.count():
+        accept_kernel_dialog(page)
+        assert time.monotonic() < deadline, "Run All did not bring the app to life in 60 s"
+        page.wait_for_timeout(250)
     page.wait_for_function(
         """() => ![...document.querySelectorAll('.jp-InputPrompt')]
                   .some(p => p.textContent.includes('*'))""",
@@ -322,7 +325,6 @@ def test_lesson_07_runs_and_the_app_answers(page, lab):
     )
     assert not panel.locator(STDERR_OUTPUT).all_inner_texts()
 
-    textarea = panel.locator(APP_TEXTAREA)
     textarea.wait_for(state="visible")
     app = panel.locator(".widget-vbox", has=page.locator(APP_TEXTAREA)).last
     page.set_viewport_size(TALL)  # the app is taller than a laptop screen
