@@ -18,7 +18,7 @@ from typing import Any
 import ipywidgets as w
 
 from .draw import dag_svg, timeline_svg
-from .engine import NodeRun, Trace, WorkflowRunError
+from .engine import NodeRun, Trace
 from .examples import load_examples
 from .metrics import compute_metrics
 from .run import InvalidMessageError, arun, check_message
@@ -254,8 +254,7 @@ class SupportApp:
         self._draw(trace)
         state = trace.state
         if trace.status == "failed":
-            failed = WorkflowRunError(trace.error or "failed", trace)
-            self.show_error(f"The workflow failed: {failed}")
+            self.show_error(f"The workflow failed: {trace.error}")
         else:
             routes = f"{state.get('inquiry_type')}, {state.get('sentiment')}"
             decision = (state.get("escalation_decision") or {}).get("decision", "-")
@@ -274,8 +273,3 @@ class SupportApp:
             self.nodes.set_title(index, title)
         self.metrics.value = metrics_html(trace)
         self.timeline.value = timeline_svg(trace.to_dict(), trace.graph)
-
-
-def launch(**kwargs: Any) -> SupportApp:
-    """Build the app (display it by leaving it as a cell's last expression)."""
-    return SupportApp(**kwargs)

@@ -348,10 +348,3 @@ class ConfusionMatrix:
 
     def __repr__(self) -> str:
         return self.to_text()
-
-
-def confusion_html(
-    matrix: Mapping[str, Mapping[str, int]], labels: Sequence[str] | None = None, title: str = ""
-) -> str:
-    """The HTML table of a confusion matrix (see :class:`ConfusionMatrix`)."""
-    return ConfusionMatrix(matrix, labels, title).to_html()

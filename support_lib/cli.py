@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from .engine import WorkflowRunError
+from mock_server import MockServer, start_server
+
 from .metrics import compute_metrics
 from .report import format_report
 from .run import InvalidMessageError, arun
@@ -41,48 +42,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _request_log(base_url: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{base_url}/_requests", timeout=5.0)
-    response.raise_for_status()
-    return response.json()
-
-
 def _last_id(entries: list[dict[str, Any]]) -> int:
     return max((entry["id"] for entry in entries), default=0)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    server = None
+    started = None
     try:
         if args.mock_url:
-            base_url = args.mock_url.rstrip("/")
-            try:
-                httpx.get(f"{base_url}/health", timeout=3.0).raise_for_status()
-            except httpx.HTTPError as exc:
+            server = MockServer(args.mock_url.rstrip("/"), owned=False)
+            if not server.running:
                 raise ConnectionError(
-                    f"cannot reach the mock server at {base_url} ({type(exc).__name__}). "
-                    "Start it with `python -m mock_server`, or leave out --mock-url and the "
-                    "CLI starts one itself."
-                ) from exc
+                    f"cannot reach the mock server at {server.url}. Start it with "
+                    "`python -m mock_server`, or leave out --mock-url and the CLI starts one "
+                    "itself."
+                )
         else:
-            from mock_server import start_server
-
-            server = start_server(port=0, db_path=":memory:")
-            base_url = server.url
-        before = _last_id(_request_log(base_url))
+            server = started = start_server(port=0, db_path=":memory:")
+        before = _last_id(server.requests())
         trace = asyncio.run(
             arun(
                 args.message,
                 email=args.email,
                 ticket_id=args.ticket_id,
-                mock_url=base_url,
+                mock_url=server.url,
                 escalation=args.escalation,
                 max_regenerations=args.max_regenerations,
                 check=False,
             )
         )
-        requests = [e for e in _request_log(base_url) if e["id"] > before]
+        requests = [e for e in server.requests() if e["id"] > before]
     except (InvalidMessageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -97,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     finally:
-        if server is not None:
-            server.stop()
+        if started is not None:
+            started.stop()
 
     if args.json:
         data = trace.to_dict()
@@ -112,9 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(format_report(trace))
     if trace.status == "failed":
-        failed = WorkflowRunError(trace.error or "the run failed", trace)
         print(
-            f"error: the workflow failed: {failed}. Completed before the failure: "
+            f"error: the workflow failed: {trace.error}. Completed before the failure: "
             + ", ".join(r.node for r in trace.node_runs if r.status == "completed"),
             file=sys.stderr,
         )

@@ -98,10 +98,6 @@ class NodeContext:
         self.run_id = run_id
         self._clock_start = clock_start
 
-    @property
-    def attempt(self) -> int:
-        return self.run_record.attempts
-
     def elapsed_ms(self) -> float:
         """Milliseconds since the run started (for "response time" fields)."""
         return round((time.perf_counter() - self._clock_start) * 1000, 1)

@@ -72,23 +72,17 @@ def compute_metrics(traces: Trace | Iterable[Trace]) -> dict[str, Any]:
                     ai["models"].append(run.usage.get("model"))
     ai["cost_usd"] = round(ai["cost_usd"], 8)
     ai["avg_latency_ms"] = round(sum(latencies) / len(latencies), 1) if latencies else 0.0
-    executed = [row for row in nodes.values()]
     summary = {
         "runs": len(batch),
         "completed_runs": sum(t.status == "completed" for t in batch),
-        "node_executions": sum(row["executions"] for row in executed),
-        "successes": sum(row["successes"] for row in executed),
-        "failures": sum(row["failures"] for row in executed),
-        "retries": sum(row["retries"] for row in executed),
-        "skipped": sum(row["skipped"] for row in executed),
+        "node_executions": sum(row["executions"] for row in nodes.values()),
+        "successes": sum(row["successes"] for row in nodes.values()),
+        "failures": sum(row["failures"] for row in nodes.values()),
+        "retries": sum(row["retries"] for row in nodes.values()),
+        "skipped": sum(row["skipped"] for row in nodes.values()),
         "ai_requests": ai["requests"],
         "ai_tokens": ai["total_tokens"],
         "cost_usd": ai["cost_usd"],
         "total_ms": round(sum(t.duration_ms or 0.0 for t in batch), 1),
     }
     return {"summary": summary, "nodes": nodes, "node_types": kinds, "ai": ai}
-
-
-def metrics_rows(metrics: dict[str, Any], section: str = "nodes") -> list[dict[str, Any]]:
-    """One row per node (or node type), for tables: ``[{"name": ..., "executions": ...}]``."""
-    return [{"name": name, **row} for name, row in metrics[section].items()]
