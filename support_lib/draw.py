@@ -16,7 +16,9 @@ Determinism contract (notebooks are checked with nbval, so outputs must be stabl
   ``<rect class="sktl-bar ..." x="..." width="..." ...>`` (in that order), e.g.
   ``re.sub(r'(class="sktl-bar[^"]*" x=")[^"]*(" width=")[^"]*', r"\\1X\\2W", svg)``.
   Axis ticks sit at fixed fractions of the axis, so only their labels (durations) move.
-  Which bars are outlined as the critical path can change if timings reorder.
+  Which bars are outlined as the critical path can change if timings reorder: the outline
+  is only `` sktl-critical`` in the bar's class plus ``stroke="#111" stroke-width="1.5"``
+  as its last attributes, so a sanitizer can drop both (notebooks/nbval_sanitize.cfg does).
 * ``text/plain`` reprs never mention times or run ids.
 
 All text is XML-escaped; nothing from node inputs or outputs is ever drawn. Class names
