@@ -314,9 +314,11 @@ async def clear_requests(request: Request) -> dict[str, bool]:
 
 @internal.post("/_reset")
 async def reset(request: Request) -> dict[str, bool]:
-    """Empty the request log and the database tables (the knobs stay as they are)."""
+    """Empty the request log and the database tables, and return every knob to its
+    default (a lesson that slowed the model down or made it fail leaves nothing behind)."""
     request.app.state.request_log.clear()
     request.app.state.store.clear()
+    request.app.state.controls.update(Knobs().model_dump())
     return {"reset": True}
 
 

@@ -29,6 +29,9 @@ class Knobs(BaseModel):
     fault_rate: float = Field(0.0, ge=0, le=1, description="share of calls that fail")
     fault_kinds: tuple[FaultKind, ...] = Field(DEFAULT_FAULT_KINDS, description="faults drawn")
     fault_seed: int = Field(0, description="seed of the random generator deciding faults")
+    fault_limit: int | None = Field(
+        None, ge=0, description="inject at most this many faults, then none (None: no limit)"
+    )
     timeout_s: float = Field(30.0, ge=0, description="how long a 'timeout' fault hangs")
     fault_paths: tuple[str, ...] = Field(("/v1",), description="path prefixes that get faults")
 
@@ -52,11 +55,13 @@ class Controls:
     def __init__(self, knobs: Knobs) -> None:
         self.knobs = knobs
         self._rng = random.Random(knobs.fault_seed)
+        self._faults = 0
 
     def update(self, changes: dict[str, Any]) -> Knobs:
         """Apply some knobs (validated together) and restart the fault sequence."""
         self.knobs = Knobs.model_validate({**self.knobs.model_dump(), **changes})
         self._rng = random.Random(self.knobs.fault_seed)
+        self._faults = 0
         return self.knobs
 
     def next_fault(self, path: str) -> str | None:
@@ -69,4 +74,7 @@ class Controls:
         # Always draw both numbers, so the sequence depends only on the seed and call count.
         hit = self._rng.random() < knobs.fault_rate
         kind = self._rng.choice(knobs.fault_kinds)
-        return kind if hit else None
+        if not hit or (knobs.fault_limit is not None and self._faults >= knobs.fault_limit):
+            return None
+        self._faults += 1
+        return kind

@@ -251,12 +251,13 @@ class MockServer:
         self._call("DELETE", "/_requests")
 
     def reset(self) -> None:
-        """Empty the request log and the database tables."""
+        """Empty the request log and the database tables; every knob back to its default."""
         self._call("POST", "/_reset")
 
     def configure(self, **knobs: Any) -> dict[str, Any]:
         """Change lesson knobs at runtime (latency_ms, per_token_ms, fault_rate, fault_kinds,
-        fault_seed, timeout_s, fault_paths); returns all knobs. Restarts the fault sequence."""
+        fault_seed, fault_limit, timeout_s, fault_paths); returns all knobs. Restarts the fault
+        sequence."""
         return self._call("POST", "/_config", json=knobs)
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
