@@ -1,6 +1,6 @@
 """The interactive app: type a message, press Run, watch the workflow and its trace.
 
-A thin shell over :func:`support_lib.run.arun`: it passes an observer that redraws the
+A thin shell over :func:`support_lib.kit.arun`: it passes an observer that redraws the
 DAG on every node event, then renders the finished trace into tabs. All customer text
 is HTML-escaped before it reaches an ``HTML`` widget, so a message holding ``<script>``
 shows as text. In a notebook the run is a task on the kernel's own event loop, so the
@@ -20,8 +20,10 @@ import ipywidgets as w
 from .draw import dag_svg, timeline_svg
 from .engine import NodeRun, Trace
 from .examples import load_examples
+from .inputs import InvalidInputError, make_inputs
+from .kit import arun, standard_workflow
 from .metrics import compute_metrics
-from .run import InvalidMessageError, arun, check_message
+from .workflow import SupportResult
 
 STATUS_ICON = {
     "completed": "✅",
@@ -169,9 +171,7 @@ class SupportApp:
             self.email.value = example.get("email") or ""
 
     def _draw(self, trace: Trace | None) -> None:
-        from .workflow import build_workflow
-
-        graph = trace.graph if trace else build_workflow().describe()
+        graph = trace.graph if trace else standard_workflow().describe()
         self.dag.value = dag_svg(graph, trace.to_dict() if trace else None)
 
     def _observe(self, event: str, run: NodeRun, trace: Trace) -> None:
@@ -213,9 +213,9 @@ class SupportApp:
             self.email.value = email
         message, email = self.message.value, self.email.value
         try:
-            check_message(message)  # refuse bad input before touching the last results
-        except InvalidMessageError as exc:
-            self.show_error(f"Please check the message: {exc}")
+            make_inputs(message, email=email)  # refuse bad input before touching the results
+        except InvalidInputError as exc:
+            self.show_error(f"Please check the {exc.field}: {exc}")
             return
         self.button.disabled = True
         self.events.clear()
@@ -234,8 +234,8 @@ class SupportApp:
                 **self.run_kwargs,
             )
             self.show_trace(self.trace)
-        except InvalidMessageError as exc:
-            self.show_error(f"Please check the message: {exc}")
+        except InvalidInputError as exc:
+            self.show_error(f"Please check the {exc.field}: {exc}")
         except Exception as exc:  # the app shows every failure as text, never a traceback
             self.show_error(f"{type(exc).__name__}: {exc}")
             self.reply.value = "<i>No reply was produced.</i>"
@@ -252,17 +252,17 @@ class SupportApp:
     def show_trace(self, trace: Trace) -> None:
         """Fill every tab from a finished trace."""
         self._draw(trace)
-        state = trace.state
+        result = SupportResult.from_trace(trace)
         if trace.status == "failed":
             self.show_error(f"The workflow failed: {trace.error}")
         else:
-            routes = f"{state.get('inquiry_type')}, {state.get('sentiment')}"
-            decision = (state.get("escalation_decision") or {}).get("decision", "-")
+            routes = f"{result.inquiry_type}, {result.sentiment}"
+            decision = result.escalation.decision if result.escalation else "-"
             self.status.value = (
                 f"✅ Done in {trace.duration_ms:.0f} ms: {escape(routes)}; decision: "
                 f"{escape(decision)}"
             )
-        reply = state.get("final_response")
+        reply = result.final_response
         self.reply.value = pre(reply) if reply else "<i>No reply was produced.</i>"
         runs = [run for run in trace.node_runs]
         self.nodes.children = [w.HTML(node_details_html(run)) for run in runs]

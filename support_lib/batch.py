@@ -1,6 +1,6 @@
 """Run the workflow over many messages at once, then measure it against labels.
 
-``await arun_batch(messages)`` runs :func:`support_lib.run.arun` for every message, at
+``await arun_batch(messages)`` runs :func:`support_lib.kit.arun` for every message, at
 most ``concurrency`` at a time (an ``asyncio.Semaphore``), and returns the traces in the
 order of the input. One failed run does not stop the batch: its slot holds a trace with
 ``status == "failed"`` and the reason in ``trace.error``.
@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .engine import Trace
-from .run import arun
-from .workflow import INQUIRY_TYPES
+from .kit import arun
+from .workflow import INQUIRY_TYPES, SENTIMENTS, URGENCIES, SupportResult
 
 # ----------------------------------------------------------------------------- running
 
@@ -177,23 +177,15 @@ MISSING = "(none)"
 """The predicted label of a run that produced no value (it failed before deciding)."""
 
 
-def _escalation(state: Mapping[str, Any]) -> Any:
-    return state.get("escalated")
-
-
-FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any]], Any], tuple[Any, ...]]] = {
-    "inquiry_type": ("inquiry_type", lambda s: s.get("inquiry_type"), INQUIRY_TYPES),
-    "sentiment": ("sentiment", lambda s: s.get("sentiment"), ("positive", "neutral", "negative")),
-    "urgency": (
-        "urgency",
-        lambda s: (s.get("customer_info") or {}).get("urgency"),
-        ("high", "medium", "low"),
-    ),
-    "escalation": ("expected_escalation", _escalation, (True, False)),
+FIELDS: dict[str, tuple[str, Callable[[SupportResult], Any], tuple[Any, ...]]] = {
+    "inquiry_type": ("inquiry_type", lambda r: r.inquiry_type, INQUIRY_TYPES),
+    "sentiment": ("sentiment", lambda r: r.sentiment, SENTIMENTS),
+    "urgency": ("urgency", lambda r: r.urgency, URGENCIES),
+    "escalation": ("expected_escalation", lambda r: r.escalated, (True, False)),
 }
-"""field → (key in a label row, how to read the prediction from a run's state, classes in
-display order). A label of None is not scored (the labeled set leaves some escalations
-open: reasonable people would decide either way)."""
+"""field → (key in a label row, how to read the prediction from a run's result, classes
+in display order). A label of None is not scored (the labeled set leaves some
+escalations open: reasonable people would decide either way)."""
 
 DEFAULT_FIELDS = ("inquiry_type", "sentiment", "urgency", "escalation")
 
@@ -225,6 +217,7 @@ def evaluate(
     """
     if len(traces) != len(labels):
         raise ValueError(f"{len(traces)} traces but {len(labels)} labels: pass them in pairs")
+    results = [SupportResult.from_trace(trace) for trace in traces]
     report: dict[str, Any] = {
         "runs": len(traces),
         "failed_runs": sum(t.status == "failed" for t in traces),
@@ -235,8 +228,8 @@ def evaluate(
             raise ValueError(f"unknown field {field!r}; choose from {', '.join(FIELDS)}")
         label_key, predict, known = FIELDS[field]
         pairs = [
-            (_class_name(row[label_key]), _class_name(predict(trace.state)), index, row)
-            for index, (trace, row) in enumerate(zip(traces, labels, strict=True))
+            (_class_name(row[label_key]), _class_name(predict(result)), index, row)
+            for index, (result, row) in enumerate(zip(results, labels, strict=True))
             if row.get(label_key) is not None
         ]
         seen = {name for expected, predicted, _, _ in pairs for name in (expected, predicted)}

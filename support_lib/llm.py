@@ -1,38 +1,43 @@
-"""LLM nodes on the real ``openai`` SDK, and the choice of which model answers.
+"""LLM nodes, and the models they talk to: the real ``openai`` SDK, or a test double.
 
-Three backends, one code path (the SDK's ``AsyncOpenAI``):
+An :class:`LLMNode` fills its :class:`Prompt` from the state and asks the run's model
+(``ctx.deps.llm``) for a completion. Anything with the :class:`ChatModel` shape can answer:
 
-- ``OPENAI_API_KEY`` set → OpenAI (``OPENAI_BASE_URL`` may point elsewhere);
-- only ``OPENAI_BASE_URL`` set → any OpenAI-compatible server (Ollama, vLLM, ...);
-- neither → the kit's offline teaching model, served at ``/v1`` by the mock server.
+- :class:`OpenAIModel`, the ``AsyncOpenAI`` client, for every real backend. Three
+  backends, one code path, chosen by :func:`resolve_backend` from the environment:
+  ``OPENAI_API_KEY`` → OpenAI (``OPENAI_BASE_URL`` may point elsewhere); only
+  ``OPENAI_BASE_URL`` → any OpenAI-compatible server (Ollama, vLLM, llama.cpp...);
+  neither → the kit's offline teaching model, served at ``/v1`` by the mock server.
+  ``SUPPORT_KIT_MODEL`` picks the model name.
+- :class:`support_lib.testing.ScriptedModel`, in-process answers for unit tests.
 
-``SUPPORT_KIT_MODEL`` picks the model name. The SDK's own retries are switched off
-(``max_retries=0``) so that the workflow engine's retry policy is the only one, and every
-retry shows up in the trace.
+The SDK's own retries are switched off (``max_retries=0``) so that the engine's retry
+policy is the only one and every retry shows up in the trace. The SDK is imported when
+the first client is made, so ``import support_lib`` stays fast.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
-import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-import openai
 import pydantic
-from openai import AsyncOpenAI
 
 from .engine import Node, NodeContext, RetryableError, RetryPolicy
-from .templates import render_text, root_names
+from .templates import placeholders, render_text
+
+if TYPE_CHECKING:
+    import ssl
 
 OFFLINE_MODEL = "support-kit-offline-1"
 DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
 DEFAULT_LOCAL_MODEL = "llama3.2"
+LLM_TIMEOUT_S = 60.0
+"""How long one model call may take before the client gives up (a retryable error)."""
 
 
 # --------------------------------------------------------------------------- prices
@@ -79,12 +84,13 @@ def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> flo
 
 @dataclass(frozen=True)
 class Backend:
-    """Where LLM calls go. ``kind`` is "offline", "openai" or "compatible"."""
+    """Where LLM calls go. ``kind`` is "offline", "openai" or "compatible".
+    The key is left out of ``repr`` so that showing a backend never leaks it."""
 
     kind: str
     base_url: str | None
     model: str
-    api_key: str
+    api_key: str = field(repr=False)
 
     def describe(self) -> str:
         """One line that says which model answers (printed by the CLI and lesson 00)."""
@@ -116,7 +122,18 @@ def resolve_backend(
     return Backend("offline", offline_base_url, OFFLINE_MODEL, "offline")
 
 
-# --------------------------------------------------------------------------- client
+# --------------------------------------------------------------------------- the model seam
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One call an LLM node makes: who asks, the messages, and the answer's shape."""
+
+    node: str
+    messages: list[dict[str, str]]
+    output_model: type[pydantic.BaseModel] | None = None
+    temperature: float = 0.2
+    max_tokens: int = 800
 
 
 @dataclass
@@ -127,112 +144,180 @@ class Completion:
     usage: dict[str, Any]
 
 
-RETRYABLE = (
-    openai.RateLimitError,
-    openai.APIConnectionError,  # includes APITimeoutError
-    openai.InternalServerError,
-)
+class ModelError(RetryableError):
+    """A model call failed in a way a retry may fix; ``usage`` holds the tokens it still
+    cost (an answer that did not fit the schema was paid for all the same)."""
+
+    def __init__(self, message: str, usage: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.usage = usage
+
+
+class ChatModel(Protocol):
+    """What an LLM node needs from a model: a name and one async call."""
+
+    model_name: str
+
+    async def complete(self, request: ModelRequest) -> Completion: ...
+
+
+def make_usage(model: str, prompt_tokens: int, completion_tokens: int, latency_ms: float) -> dict:
+    """The usage record of one call, priced from the table above."""
+    return {
+        "model": model,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "cost_usd": estimate_cost(model, prompt_tokens, completion_tokens),
+        "latency_ms": latency_ms,
+    }
 
 
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """One TLS context for every client of this process. Building one loads the whole CA
     bundle (tens of milliseconds of CPU), which would otherwise happen for every run."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
-class LLM:
-    """A thin wrapper over one ``AsyncOpenAI`` client, shared by every node of a run."""
+class OpenAIModel:
+    """The real ``openai`` SDK's ``AsyncOpenAI`` client, shared by every node of a run."""
 
-    def __init__(self, backend: Backend, *, timeout: float = 60.0):
+    def __init__(
+        self, backend: Backend, *, timeout: float = LLM_TIMEOUT_S, http_client: Any = None
+    ):
+        """``http_client``: an ``httpx.AsyncClient`` to send through (tests give one with a
+        fake transport); by default one with the process's shared TLS context."""
+        import openai
+
         self.backend = backend
-        self.model = backend.model
-        self.client = AsyncOpenAI(
+        self.model_name = backend.model
+        self.client = openai.AsyncOpenAI(
             base_url=backend.base_url,
             api_key=backend.api_key,
             max_retries=0,
             timeout=timeout,
-            http_client=openai.DefaultAsyncHttpxClient(verify=tls_context(), timeout=timeout),
+            http_client=http_client
+            or openai.DefaultAsyncHttpxClient(verify=tls_context(), timeout=timeout),
         )
 
-    async def complete(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        output_model: type[pydantic.BaseModel] | None = None,
-        temperature: float = 0.2,
-        max_tokens: int = 800,
-    ) -> Completion:
-        """One chat completion. Structured output when ``output_model`` is given.
+    def __repr__(self) -> str:
+        return f"OpenAIModel({self.backend!r})"
+
+    async def complete(self, request: ModelRequest) -> Completion:
+        """One chat completion; structured output when the request has an output model.
 
         Transient failures (429, 5xx, timeouts, a dropped connection) and output that does
-        not fit the schema raise :class:`RetryableError`; other API errors are final.
+        not fit the schema raise :class:`ModelError` (retryable); other API errors are final.
         """
-        limit = (
-            {"max_completion_tokens": max_tokens}
-            if self.backend.kind == "openai"
-            else {"max_tokens": max_tokens}
-        )
+        import openai
+
         started = time.perf_counter()
         try:
-            if output_model is None:
-                response = await self.client.chat.completions.create(
-                    model=self.model, messages=messages, temperature=temperature, **limit
-                )
-                value: Any = (response.choices[0].message.content or "").strip()
-                if not value:
-                    raise RetryableError("the model returned an empty reply")
-            else:
-                response = await self.client.chat.completions.parse(
-                    model=self.model,
-                    messages=messages,
-                    temperature=temperature,
-                    response_format=output_model,
-                    **limit,
-                )
-                message = response.choices[0].message
-                if message.refusal:
-                    raise RetryableError(f"the model refused: {message.refusal}")
-                value = message.parsed
-                if value is None:
-                    raise RetryableError(f"the model returned no {output_model.__name__}")
-        except RETRYABLE as exc:
-            raise RetryableError(f"{type(exc).__name__}: {_short(exc)}") from exc
-        except (pydantic.ValidationError, json.JSONDecodeError) as exc:
-            name = output_model.__name__ if output_model else "text"
-            raise RetryableError(
-                f"the model's output is not a valid {name}: {_short(exc)}"
-            ) from exc
-        except openai.LengthFinishReasonError as exc:
-            raise RetryableError(
-                f"the reply hit the {max_tokens}-token limit before it was complete"
-            ) from exc
-        except openai.AuthenticationError as exc:
-            raise RuntimeError(
-                "the API key was rejected (check OPENAI_API_KEY, or unset it to use the "
-                "offline model)"
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise RuntimeError(f"{type(exc).__name__} {exc.status_code}: {_short(exc)}") from exc
+            response = await self._call(request)
+        except openai.LengthFinishReasonError as exc:  # paid for, but cut off
+            usage = self._usage(exc.completion, started)
+            raise ModelError("the reply hit the token limit before it was complete", usage) from exc
+        except openai.APIError as exc:
+            raise _translate(exc, self.backend) from exc
+        usage = self._usage(response, started)
+        return Completion(_answer(response, request, usage), usage)
+
+    def _usage(self, response: Any, started: float) -> dict[str, Any]:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         usage = response.usage
-        prompt_tokens = usage.prompt_tokens if usage else 0
-        completion_tokens = usage.completion_tokens if usage else 0
-        model = response.model or self.model
-        return Completion(
-            value,
-            {
-                "model": model,
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-                "cost_usd": estimate_cost(model, prompt_tokens, completion_tokens),
-                "latency_ms": latency_ms,
-            },
+        return make_usage(
+            response.model or self.model_name,
+            usage.prompt_tokens if usage else 0,
+            usage.completion_tokens if usage else 0,
+            latency_ms,
+        )
+
+    async def _call(self, request: ModelRequest) -> Any:
+        limit = "max_completion_tokens" if self.backend.kind == "openai" else "max_tokens"
+        extra = {}
+        if request.output_model is not None:
+            extra["response_format"] = response_format(request.output_model)
+        return await self.client.chat.completions.create(
+            model=self.model_name,
+            messages=request.messages,
+            temperature=request.temperature,
+            **{limit: request.max_tokens},
+            **extra,
         )
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def _answer(response: Any, request: ModelRequest, usage: dict[str, Any]) -> Any:
+    """The value of a response: text, or a validated instance of the output model. When
+    there is none, a ModelError that carries the usage (the call was paid for anyway)."""
+    choice = response.choices[0]
+    if choice.finish_reason == "length":
+        raise ModelError("the reply hit the token limit before it was complete", usage)
+    message = choice.message
+    if getattr(message, "refusal", None):
+        raise ModelError(f"the model refused: {message.refusal}", usage)
+    text = (message.content or "").strip()
+    if request.output_model is None:
+        if not text:
+            raise ModelError("the model returned an empty reply", usage)
+        return text
+    try:
+        return request.output_model.model_validate_json(text)
+    except pydantic.ValidationError as exc:
+        name = request.output_model.__name__
+        raise ModelError(f"the model's output is not a valid {name}: {_short(exc)}", usage) from exc
+
+
+def response_format(model: type[pydantic.BaseModel]) -> dict[str, Any]:
+    """Structured output for ``model``: the ``json_schema`` response format, named after
+    the class, in OpenAI's strict form (what the SDK's ``parse()`` sends). The kit calls
+    ``create()`` and validates the answer itself, so that an answer that does not fit
+    is still counted in the usage before it is retried."""
+    schema = strict_schema(model.model_json_schema())
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": model.__name__, "schema": schema, "strict": True},
+    }
+
+
+def strict_schema(node: Any) -> Any:
+    """A JSON schema in strict form: every object closed (``additionalProperties: false``)
+    with every property required, no ``null`` defaults, and no ``$ref`` with siblings."""
+    if isinstance(node, list):
+        return [strict_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: strict_schema(value) for key, value in node.items()}
+    if node.get("type") == "object":
+        node.setdefault("additionalProperties", False)
+        node["required"] = list(node.get("properties", {}))
+    if "default" in node and node["default"] is None:
+        del node["default"]
+    if "$ref" in node and len(node) > 1:  # {"$ref": ..., "description": ...}
+        node = {"allOf": [{"$ref": node.pop("$ref")}], **node}
+    return node
+
+
+def _translate(exc: Exception, backend: Backend) -> Exception:
+    """An SDK error as the kit's: retryable (ModelError) or final (RuntimeError)."""
+    import openai
+
+    where = backend.base_url or "api.openai.com"
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return ModelError(f"{type(exc).__name__} talking to {where}: {_short(exc)}")
+    if isinstance(exc, (openai.RateLimitError, openai.InternalServerError)):
+        return ModelError(f"{type(exc).__name__}: {_short(exc)}")
+    if isinstance(exc, openai.AuthenticationError):
+        return RuntimeError(
+            "the API key was rejected (check OPENAI_API_KEY, or unset it to use the offline model)"
+        )
+    status = getattr(exc, "status_code", "")
+    return RuntimeError(f"{type(exc).__name__} {status} from {where}: {_short(exc)}".strip())
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
@@ -253,15 +338,21 @@ class Prompt:
     """A system and a user template. Placeholders are ``{{state_key}}`` or dotted paths.
 
     By convention every value sits in its own tagged block (``<customer_message>...``) so
-    the model can tell instructions from data, and so can the offline model.
+    the model can tell instructions from data.
     """
 
     system: str
     user: str
 
     @property
+    def placeholders(self) -> frozenset[str]:
+        """Every dotted ``{{name}}`` the prompt uses."""
+        return frozenset(placeholders(self.system) | placeholders(self.user))
+
+    @property
     def variables(self) -> set[str]:
-        return root_names(self.system) | root_names(self.user)
+        """The state keys the prompt reads (``customer_info.urgency`` reads ``customer_info``)."""
+        return {name.split(".")[0] for name in self.placeholders}
 
     def render(self, values: Mapping[str, Any]) -> list[dict[str, str]]:
         return [
@@ -273,12 +364,22 @@ class Prompt:
 LLM_RETRY = RetryPolicy(max_attempts=3, initial_delay=0.5, backoff=2.0)
 
 
-class LLMNode(Node):
-    """A node that fills its prompt from the state and asks the run's LLM.
+class HasLLM(Protocol):
+    """The deps an LLM node needs: a model to ask."""
+
+    llm: ChatModel
+
+
+ToState = Callable[[Any, Mapping[str, Any]], dict[str, Any]]
+
+
+class LLMNode(Node[HasLLM]):
+    """A node that fills its prompt from the state and asks the run's model.
 
     ``output_model`` (a Pydantic class) makes the answer structured; ``to_state`` turns
-    the answer into state updates (by default ``{writes[0]: answer}``, with Pydantic
-    objects dumped to plain dicts so the state stays JSON).
+    the answer into the node's writes (by default ``{writes[0]: answer}``; Pydantic
+    objects reach ``to_state`` and the state as plain dicts, so the state stays JSON).
+    Its reads are the prompt's variables plus any ``reads`` given (for ``to_state``).
     """
 
     kind = "llm"
@@ -292,46 +393,51 @@ class LLMNode(Node):
         output_model: type[pydantic.BaseModel] | None = None,
         temperature: float = 0.2,
         max_tokens: int = 800,
-        to_state: Callable[[Any, Mapping[str, Any]], dict[str, Any]] | None = None,
+        to_state: ToState | None = None,
         retry: RetryPolicy = LLM_RETRY,
         timeout: float | None = 90.0,
+        reads: tuple[str, ...] | list[str] = (),
         **kwargs: Any,
     ):
-        extra_reads = set(kwargs.pop("reads", ()))
         super().__init__(
             name,
-            reads=sorted(prompt.variables | extra_reads),
+            reads=sorted(prompt.variables | set(reads)),
             writes=writes,
             retry=retry,
             timeout=timeout,
             **kwargs,
         )
         self.prompt = prompt
+        self.placeholders = prompt.placeholders
         self.output_model = output_model
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.to_state = to_state
 
-    async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        llm: LLM = ctx.deps.llm
-        messages = self.prompt.render(state)
+    async def run(self, inputs: Mapping[str, Any], ctx: NodeContext[HasLLM]) -> dict[str, Any]:
+        llm = ctx.deps.llm
+        request = ModelRequest(
+            self.name,
+            self.prompt.render(inputs),
+            self.output_model,
+            self.temperature,
+            self.max_tokens,
+        )
         ctx.record_inputs(
-            model=llm.model,
+            model=llm.model_name,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             response_format=self.output_model.__name__ if self.output_model else "text",
-            messages=messages,
+            messages=request.messages,
         )
-        result = await llm.complete(
-            messages,
-            output_model=self.output_model,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-        )
+        try:
+            result = await llm.complete(request)
+        except ModelError as exc:
+            if exc.usage:
+                ctx.record_usage(**exc.usage)
+            raise
         ctx.record_usage(**result.usage)
         value = result.value
         if isinstance(value, pydantic.BaseModel):
             value = value.model_dump(mode="json")
-        if self.to_state:
-            return self.to_state(value, state)
-        return {self.writes[0]: value}
+        return self.to_state(value, inputs) if self.to_state else {self.writes[0]: value}

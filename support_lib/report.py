@@ -7,12 +7,15 @@ notebooks call the same functions, so the lesson and the terminal show the same 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .engine import Trace
 from .metrics import compute_metrics
+from .workflow import SupportResult
 
 RULE = "=" * 60
+HEADER = "=== AI-Powered Customer Support Workflow Demo ==="
 
 
 def _json(value: Any) -> str:
@@ -39,41 +42,43 @@ def format_structure(graph: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _model(value: Any) -> str:
+    return _json(value.model_dump(mode="json") if hasattr(value, "model_dump") else value)
+
+
 def format_results(trace: Trace) -> str:
     """The results sections of the Go demo, for the paths this run took."""
-    state = trace.state
+    result = SupportResult.from_trace(trace)
     out = [RULE, "CUSTOMER SUPPORT WORKFLOW RESULTS", RULE, ""]
-    if "customer_info" in state:
-        out += ["👤 CUSTOMER INFORMATION", _json(state["customer_info"]), ""]
-    decision = state.get("escalation_decision") or {}
+    if result.customer:
+        out += ["👤 CUSTOMER INFORMATION", _model(result.customer), ""]
+    decision = result.escalation
     out += [
         "📊 CLASSIFICATION & ANALYSIS",
-        f"Inquiry Type: {state.get('inquiry_type', '-')}",
-        f"Sentiment: {state.get('sentiment', '-')}",
-        f"Escalation Decision: {decision.get('decision', '-')}",
+        f"Inquiry Type: {result.inquiry_type or '-'}",
+        f"Sentiment: {result.sentiment or '-'}",
+        f"Escalation Decision: {decision.decision if decision else '-'}",
     ]
-    if decision.get("reason"):
-        out.append(f"Reason: {decision['reason']}")
+    if decision and decision.reason:
+        out.append(f"Reason: {decision.reason}")
     out.append("")
-    if "account_status" in state:
-        out += ["💳 ACCOUNT STATUS", _json(state["account_status"])]
-        if "account_action" in state:
-            out.append(f"Account Action: {state['account_action']}")
+    if result.account_status is not None:
+        out += ["💳 ACCOUNT STATUS", _json(result.account_status)]
+        if result.account_action:
+            out.append(f"Account Action: {result.account_action}")
         out.append("")
-    if "escalation_ticket" in state:
-        out += ["🚨 ESCALATION TICKET", _json(state["escalation_ticket"]), ""]
-    if "final_response" in state:
-        text = state["final_response"]
+    if result.escalation_ticket is not None:
+        out += ["🚨 ESCALATION TICKET", _json(result.escalation_ticket), ""]
+    if result.final_response is not None:
+        text = result.final_response
         out += [f"💬 FINAL CUSTOMER RESPONSE ({len(text)} characters)", text, ""]
-    if "quality_score" in state:
-        score = state["quality_score"]
-        verdict = "pass" if score.get("pass") else "fail"
-        regen = state.get("regenerations", 0)
-        out += ["✅ QUALITY CHECK", f"Score: {score.get('score')}/10 ({verdict})"]
-        out += [f"Regenerations: {regen}"]
-        out += [f"Issues: {_json(score.get('issues', []))}", ""]
-    if "follow_up_plan" in state:
-        out += ["📅 FOLLOW-UP PLAN", _json(state["follow_up_plan"]), ""]
+    if result.quality:
+        verdict = "pass" if result.quality.passed else "fail"
+        out += ["✅ QUALITY CHECK", f"Score: {result.quality.score}/10 ({verdict})"]
+        out += [f"Regenerations: {result.regenerations}"]
+        out += [f"Issues: {_json(result.quality.issues)}", ""]
+    if result.follow_up:
+        out += ["📅 FOLLOW-UP PLAN", _model(result.follow_up), ""]
     if trace.status == "failed":
         out += ["❌ RUN FAILED", trace.error or "unknown error", ""]
     return "\n".join(out)
@@ -116,11 +121,11 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def format_report(trace: Trace, *, message: str | None = None) -> str:
-    """Everything the Go demo printed, for one run."""
-    head = [
-        "=== AI-Powered Customer Support Workflow Demo ===",
-        "",
+def format_report(trace: Trace, *, message: str | None = None, header: bool = True) -> str:
+    """Everything the Go demo printed, for one run (``header=False``: without its first
+    line, for a caller that printed it already)."""
+    head = [HEADER, ""] if header else [""]
+    head += [
         f"Customer Message: {message or trace.inputs.get('customer_message', '')}",
         "",
     ]
@@ -136,3 +141,13 @@ def format_report(trace: Trace, *, message: str | None = None) -> str:
     ]
     body = [format_results(trace), format_metrics(compute_metrics(trace))]
     return "\n".join(head) + "\n" + "\n".join(body) + "\n"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text with control characters shown as escapes (``\\x1b``), for printing to a
+    terminal: customer text must not be able to move the cursor, clear the screen or set
+    the window title. Newlines and tabs stay."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

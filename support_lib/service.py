@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import OrderedDict
 from typing import Any
@@ -29,12 +28,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from .engine import Trace
-from .run import arun, check_message
+from .inputs import MAX_MESSAGE_CHARS, check_email, check_message, check_ticket_id
+from .kit import arun, local_mock, serve_app
+from .workflow import SupportResult
 
 SERVICE_NAME = "support-workflow-service"
 MAX_STORED_RUNS = 100
-MAX_BODY_BYTES = 64 * 1024  # a message is at most 8,000 characters; refuse huge bodies early
-TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_BODY_BYTES = 8 * MAX_MESSAGE_CHARS + 1024  # refuse huge bodies before parsing them
 
 
 class IncomingMessage(BaseModel):
@@ -44,24 +44,21 @@ class IncomingMessage(BaseModel):
     email: str | None = Field(None, description="The customer's email, if known")
     ticket_id: str | None = Field(None, description="Your ticket id; else TICKET-xxxxxxxx")
 
-    @field_validator("message")
+    # The same policy as every other front door (support_lib/inputs.py).
+    @field_validator("message", mode="before")
     @classmethod
-    def _message(cls, value: str) -> str:
-        return check_message(value)  # empty or over 8,000 characters: a clear ValueError
+    def _message(cls, value: Any) -> str:
+        return check_message(value)
 
-    @field_validator("email")
+    @field_validator("email", mode="before")
     @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[^@\s]{1,64}@[^@\s]{1,190}", value.strip()):
-            raise ValueError("not an email address (expected name@example.com)")
-        return value.strip() if value else None
+    def _email(cls, value: Any) -> str | None:
+        return None if value is None else check_email(value)
 
-    @field_validator("ticket_id")
+    @field_validator("ticket_id", mode="before")
     @classmethod
-    def _ticket_id(cls, value: str | None) -> str | None:
-        if value is not None and not TICKET_ID.fullmatch(value):
-            raise ValueError("use 1-64 letters, digits, '-' or '_'")
-        return value
+    def _ticket_id(cls, value: Any) -> str | None:
+        return None if value is None else check_ticket_id(value)
 
 
 class RunSummary(BaseModel):
@@ -79,17 +76,19 @@ class RunSummary(BaseModel):
 
 
 def summarize(trace: Trace) -> RunSummary:
-    state = trace.state
+    result = SupportResult.from_trace(trace)
     return RunSummary(
-        run_id=trace.run_id,
-        status=trace.status,
-        ticket_id=trace.inputs.get("ticket_id"),
-        inquiry_type=state.get("inquiry_type"),
-        sentiment=state.get("sentiment"),
-        escalated=state.get("escalated"),
-        final_response=state.get("final_response"),
-        escalation_ticket=(state.get("escalation_ticket") or {}).get("ticket_id"),
-        error=trace.error,
+        run_id=result.run_id,
+        status=result.status,
+        ticket_id=result.ticket_id,
+        inquiry_type=result.inquiry_type,
+        sentiment=result.sentiment,
+        escalated=result.escalated,
+        final_response=result.final_response,
+        escalation_ticket=result.escalation_ticket["ticket_id"]
+        if result.escalation_ticket
+        else None,
+        error=result.error,
     )
 
 
@@ -116,11 +115,9 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 def create_service_app(mock_url: str | None = None, *, max_runs: int = MAX_STORED_RUNS) -> FastAPI:
     """The webhook app. ``mock_url``: the support APIs (and the offline model) to use; by
-    default this process's mock server (``support_lib.run.mock_server()``)."""
+    default this process's mock server (``support_lib.kit.local_mock()``)."""
     if mock_url is None:
-        from .run import mock_server
-
-        mock_url = mock_server().url
+        mock_url = local_mock().url
     app = FastAPI(
         title="Support workflow service",
         description="The customer-support workflow behind a webhook.",
@@ -204,10 +201,8 @@ def start_service(
     max_runs: int = MAX_STORED_RUNS,
 ) -> ServiceHandle:
     """Run the webhook with uvicorn in a daemon thread (``port=0``: a free port)."""
-    from mock_server.runner import serve_in_thread
-
     app = create_service_app(mock_url, max_runs=max_runs)
-    return ServiceHandle(app, serve_in_thread(app, host, port, name="support-service"))
+    return ServiceHandle(app, serve_app(app, host, port, name="support-service"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,10 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         "--mock-url", default=None, help="a running mock server (default: start one in-process)"
     )
     args = parser.parse_args(argv)
-    from mock_server.runner import serve_in_thread
-
     app = create_service_app(args.mock_url)
-    running = serve_in_thread(app, args.host, args.port, name="support-service")
+    running = serve_app(app, args.host, args.port, name="support-service")
     print(
         f"Support workflow service at {running.url} (POST /api/support/incoming; support "
         f"APIs at {app.state.mock_url}). Press Ctrl+C to stop it.",

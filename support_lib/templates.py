@@ -53,9 +53,14 @@ def root_names(template: Any) -> set[str]:
 
 
 def lookup(values: Mapping[str, Any], dotted: str) -> Any:
-    """Walk ``a.b.c`` through nested mappings; a missing step raises MissingVariableError."""
+    """Walk ``a.b.c`` through nested mappings; a missing step raises MissingVariableError.
+
+    A step through None gives None: a node's default of None for ``a`` says "``a`` may be
+    absent on this path", and then ``{{a.b}}`` is null too (like ``a?.b``)."""
     current: Any = values
     for i, part in enumerate(dotted.split(".")):
+        if current is None and i > 0:
+            return None
         if isinstance(current, Mapping) and part in current:
             current = current[part]
         else:

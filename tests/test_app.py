@@ -1,6 +1,6 @@
 """The widget app, kernel-side: no browser, just the widgets' values after a click.
 
-``SupportApp`` is a thin shell over ``support_lib.run.arun``: these tests press its button
+``SupportApp`` is a thin shell over ``support_lib.kit.arun``: these tests press its button
 (with no running event loop the click runs the workflow synchronously; inside a loop it
 starts a task) and check what each widget then holds: the trace, the reply, the tabs, the
 live DAG and status line, escaping of hostile text, and readable errors.
@@ -17,10 +17,12 @@ import pytest
 from support_lib import Trace, arun
 from support_lib.app import SupportApp
 from support_lib.examples import load_examples
+from support_lib.workflow import SupportResult
 
 CALM = next(e for e in load_examples() if e["title"] == "Calm shipping question")
 HOSTILE = "<script>alert(1)</script><b>x</b>"
 HOSTILE_ESCAPED = html.escape(HOSTILE, quote=True)
+ERROR_SPAN = "<span style='color:#b91c1c'>❌ {}</span>"
 NODE_STATUS = re.compile(r'<g class="skdag-node [^"]*skdag-(\w+)" data-node="([^"]+)"')
 
 
@@ -84,20 +86,21 @@ def test_click_runs_the_workflow_and_fills_every_tab(app):
     click(app, CALM["message"], CALM["email"])
     trace = app.trace
     assert isinstance(trace, Trace) and trace.status == "completed"
-    assert trace.state["inquiry_type"] == "shipping"
-    assert trace.state["customer_email"] == CALM["email"]
+    result = SupportResult.from_trace(trace)
+    assert result.inquiry_type == "shipping"
+    assert result.customer_email == CALM["email"]
     assert not app.button.disabled
 
     # Reply: the final response, escaped inside a <pre>
     assert app.reply.value.startswith("<pre")
-    assert text_of(app.reply.value) == trace.state["final_response"]
+    assert text_of(app.reply.value) == result.final_response
     assert "Hi Anna" in app.reply.value
 
     # Nodes: one accordion panel per node run, titled with icon, name and time
     assert len(app.nodes.children) == len(trace.node_runs) == 24
     titles = [app.nodes.get_title(i) for i in range(len(app.nodes.children))]
     assert [t.split(" ")[1] for t in titles] == [run.node for run in trace.node_runs]
-    assert any(t.startswith("✅ quality_check (round 2)") for t in titles)
+    assert any(t.startswith("✅ score_response (round 2)") for t in titles)
     assert any(t.startswith("⏭️ prepare_account_lookup") for t in titles)
     extract = app.nodes.children[[r.node for r in trace.node_runs].index("extract_customer_info")]
     assert "<b>Status:</b> completed" in extract.value
@@ -118,6 +121,10 @@ def test_click_runs_the_workflow_and_fills_every_tab(app):
     assert len(statuses) == 21
     assert statuses["send_response"] == statuses["log_interaction"] == "completed"
     assert statuses["escalate_to_human"] == statuses["fetch_account_status"] == "skipped"
+    # the rewrite ran once, then the loop ended with a skip: the node still shows as run,
+    # by the same rule as Trace.status_of
+    assert statuses["regenerate_response"] == "completed"
+    assert statuses == {name: trace.status_of(name) for name in statuses}
     assert "run completed" in app.dag.value
 
     # Status line: done, the routes and the decision
@@ -128,7 +135,8 @@ def test_click_runs_the_workflow_and_fills_every_tab(app):
 
 def test_escalating_run_shows_the_acknowledgement(app):
     click(app, load_examples()[0]["message"])
-    assert app.trace.state["escalation_decision"]["decision"] == "escalate"
+    result = SupportResult.from_trace(app.trace)
+    assert result.escalated is True and result.escalation.decision == "escalate"
     assert "decision: escalate" in app.status.value
     assert "ESC-" in app.reply.value  # the acknowledgement names the escalation ticket
     statuses = dag_statuses(app.dag.value)
@@ -197,11 +205,30 @@ def test_hostile_text_echoed_by_a_model_is_escaped_in_the_reply(server):
     assert text_of(app.reply.value) == f"You wrote: Hello {HOSTILE} where is order #50422?"
 
 
-def test_hostile_email_is_escaped_in_the_node_panels(app):
+def test_hostile_email_is_refused_before_the_run(app):
     click(app, CALM["message"], email='"><script>alert(2)</script>@example.com')
+    assert app.trace is None
+    assert app.status.value == ERROR_SPAN.format(
+        "Please check the email: the email is not a single address (expected name@example.com)"
+    )
     for piece in all_html(app):
         assert "<script" not in piece.lower()
-    assert any("&lt;script&gt;alert(2)" in child.value for child in app.nodes.children)
+    assert not app.button.disabled
+    assert app.reply.value == "<i>The reply appears here after a run.</i>"
+
+
+def test_email_with_html_characters_is_escaped_in_the_node_panels(app):
+    # a valid address may still hold ' and &: what was sent shows them as text
+    email = "o'neil&sons@example.com"
+    click(app, CALM["message"], email=email)
+    assert SupportResult.from_trace(app.trace).customer_email == email
+    escaped = html.escape(email, quote=True)
+    assert escaped == "o&#x27;neil&amp;sons@example.com"
+    for piece in all_html(app):
+        assert email not in piece
+    sent = [app.nodes.children[i].value for i, run in enumerate(app.trace.node_runs)
+            if run.node in ("send_response", "log_interaction")]  # fmt: skip
+    assert len(sent) == 2 and all(escaped in panel for panel in sent)
 
 
 # --------------------------------------------------------------------------- errors
@@ -210,8 +237,10 @@ def test_hostile_email_is_escaped_in_the_node_panels(app):
 def test_empty_message_gives_a_readable_error(app):
     click(app, "   \n ")
     assert app.trace is None
-    assert "message is empty" in app.status.value
-    assert app.status.value.startswith("<span style='color:#b91c1c'>❌")
+    assert app.status.value == ERROR_SPAN.format(
+        "Please check the message: the message is empty (nothing visible in it): type what "
+        "the customer wrote"
+    )
     assert "Traceback" not in app.status.value
     assert not app.button.disabled
     assert app.reply.value == "<i>The reply appears here after a run.</i>"
@@ -220,7 +249,9 @@ def test_empty_message_gives_a_readable_error(app):
 def test_too_long_message_gives_a_readable_error(app):
     click(app, "Where is my parcel? " * 500)
     assert app.trace is None
-    assert "the limit is 8,000" in text_of(app.status.value)
+    assert text_of(app.status.value).startswith(
+        "❌ Please check the message: the message has 9,999 characters; the limit is 8,000."
+    )
 
 
 def test_server_down_shows_a_readable_failure(server):
@@ -302,13 +333,13 @@ async def test_click_inside_a_running_loop_starts_a_task(app):
     assert app.trace is None
     await app.task
     assert app.trace.status == "completed"
-    assert app.trace.state["inquiry_type"] == "shipping"
+    assert SupportResult.from_trace(app.trace).inquiry_type == "shipping"
     assert app.status.value.startswith("✅ Done in")
     assert not app.button.disabled
 
 
 async def test_run_message_awaited_directly(app):
     await app.run_message(CALM["message"], email=CALM["email"])
-    assert app.trace.state["final_response"] in text_of(app.reply.value)
+    assert SupportResult.from_trace(app.trace).final_response in text_of(app.reply.value)
     await app.run_message("")
-    assert "message is empty" in app.status.value
+    assert "Please check the message: the message is empty" in app.status.value

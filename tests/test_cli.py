@@ -8,6 +8,10 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
+from support_lib.examples import load_examples
+
 ENV = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
 
 
@@ -21,12 +25,19 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+HEADER = "=== AI-Powered Customer Support Workflow Demo ==="
+CALM = next(e for e in load_examples() if e["title"] == "Calm shipping question")
+
+
 def test_text_report_has_the_demo_sections_in_order():
     result = cli()
     assert result.returncode == 0, result.stderr
     out = result.stdout
+    # the header line is printed first (before the run), and only once
+    assert out.startswith(HEADER + "\n\nCustomer Message: ")
+    assert out.count(HEADER) == 1
     sections = [
-        "=== AI-Powered Customer Support Workflow Demo ===",
+        HEADER,
         "Customer Message: I've been charged twice",
         "LLM backend: offline teaching model",
         "Execution ID: run-",
@@ -41,6 +52,17 @@ def test_text_report_has_the_demo_sections_in_order():
     positions = [out.index(s) for s in sections]
     assert positions == sorted(positions)
     assert "Escalation Decision: escalate" in out
+
+
+def test_control_characters_in_customer_text_are_printed_as_escapes():
+    message = "Where is order #50422?\x1b]0;pwned\x07\x1b[2J Thanks, Anna\x9b"
+    result = cli("--message", message)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    shown = "Where is order #50422?\\x1b]0;pwned\\x07\\x1b[2J Thanks, Anna\\x9b"
+    assert f"Customer Message: {shown}\n" in out
+    for raw in ("\x1b", "\x07", "\x9b"):
+        assert raw not in out
 
 
 def test_json_output_has_state_statuses_metrics_and_requests():
@@ -65,12 +87,97 @@ def test_json_output_has_state_statuses_metrics_and_requests():
     assert any(p == "/v1/chat/completions" for p in paths)
     sent = next(r for r in data["mock_requests"] if r["path"] == "/support/send")
     assert sent["method"] == "POST" and sent["body"]["body"] == data["state"]["final_response"]
+    quality = data["state"]["quality_score"]
+    assert quality["passed"] is True and "pass" not in quality  # renamed from "pass"
+    assert "email" not in data["state"]["customer_info"]  # the email is an input now
+    assert data["state"]["customer_email"] == data["inputs"]["customer_email"]
+
+
+def test_json_node_status_is_the_latest_executed_run_of_each_node():
+    # The calm question is rewritten once: the loop ends with a skip of regenerate_response
+    # after its real run, and that skip must not hide that it ran.
+    result = cli("--json", "--message", CALM["message"], "--email", CALM["email"])
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["state"]["regenerations"] == 1
+    runs = [(r["status"], r["iteration"]) for r in data["node_runs"]]
+    regen = [(r["status"], r["iteration"]) for r in data["node_runs"]
+             if r["node"] == "regenerate_response"]  # fmt: skip
+    assert regen == [("completed", 0), ("skipped", 1)]
+    assert data["node_status"]["regenerate_response"] == "completed"
+    assert data["node_status"]["score_response"] == "completed"
+    assert data["node_status"]["escalate_to_human"] == "skipped"
+    expected = {}
+    for r in data["node_runs"]:
+        if r["status"] != "skipped" or r["node"] not in expected:
+            expected[r["node"]] = r["status"]
+    assert data["node_status"] == expected
+    assert len(runs) == 24 and len(expected) == 21
 
 
 def test_empty_message_is_a_clear_error_not_a_traceback():
     result = cli("--message", "  ")
     assert result.returncode == 2
-    assert "message is empty" in result.stderr
+    assert result.stderr == (
+        "error: the message is empty (nothing visible in it): type what the customer wrote\n"
+    )
+    assert result.stdout == ""  # refused before the header: nothing ran
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("--email", "not-an-address"), "the email is not a single address (expected "
+         "name@example.com)"),
+        (("--email", "a@example.com, b@example.com"), "the email is not a single address "
+         "(expected name@example.com)"),
+        (("--ticket-id", "a b/c"), "use 1-64 letters, digits, '-' or '_' as ticket id"),
+        (("--max-regenerations", "-1"), "--max-regenerations must be 0 or more"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_exit_2_with_one_line(args, error):
+    result = cli(*args)
+    assert result.returncode == 2
+    assert result.stderr == f"error: {error}\n"
+    assert result.stdout == ""
+
+
+@pytest.fixture
+def faulty(fresh):
+    """The module's mock server; the knobs a test changes are put back afterwards."""
+    knobs = fresh.configure()
+    yield fresh
+    fresh.configure(**knobs)
+
+
+def test_failed_run_exits_1_and_says_what_completed_before(faulty):
+    """A failing send: the error line names the nodes that completed before it."""
+    faulty.configure(fault_rate=1.0, fault_kinds=["500"], fault_paths=["/support/send"])
+    result = cli("--json", "--mock-url", faulty.url, "--message", CALM["message"])
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["status"] == "failed"
+    assert data["node_status"]["send_response"] == "failed"
+    done = [r["node"] for r in data["node_runs"] if r["status"] == "completed"]
+    assert "generate_follow_up" in done and "send_response" not in done
+    assert result.stderr == (
+        f"error: the workflow failed: {data['error']}. Completed before the failure: "
+        f"{', '.join(done)}.\n"
+    )
+    assert data["error"].startswith("node 'send_response' failed: POST ")
+    assert "Traceback" not in result.stderr
+
+
+def test_failed_run_with_nothing_completed_has_no_completed_list(faulty):
+    faulty.configure(fault_rate=1.0, fault_kinds=["500"], fault_paths=["/v1"])
+    result = cli("--mock-url", faulty.url, "--message", CALM["message"])
+    assert result.returncode == 1
+    assert result.stdout.startswith(HEADER + "\n")
+    assert "❌ RUN FAILED" in result.stdout
+    assert result.stderr.startswith("error: the workflow failed: node '")
+    assert "InternalServerError" in result.stderr
+    assert "Completed before the failure" not in result.stderr
+    assert result.stderr.endswith(".\n") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
 
 
@@ -82,3 +189,4 @@ def test_unreachable_mock_url_is_explained():
     assert result.returncode == 1
     assert "cannot reach the mock server" in result.stderr
     assert "Traceback" not in result.stderr
+    assert result.stdout == HEADER + "\n"  # the header comes first, before connecting

@@ -1,17 +1,21 @@
-"""Engine semantics: concurrency, routes, skips, joins, loops, retries, timeouts, checks."""
+"""Engine semantics: concurrency, routes, skips, joins, loops, retries, timeouts, the node
+contract, the typed state and the build-time checks. No model, no server: plain nodes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import operator
 import re
+from typing import Annotated, Literal
 
 import pytest
+from typing_extensions import Required, TypedDict
 
 from support_lib.engine import (
     START,
+    FirstAvailable,
     FunctionNode,
-    Merge,
     RetryableError,
     RetryPolicy,
     Router,
@@ -23,8 +27,31 @@ from support_lib.engine import (
 from support_lib.templates import MissingVariableError, render_text, render_value
 
 
+class S(TypedDict, total=False):
+    """One schema for the small graphs of this file."""
+
+    x: Required[int]
+    a: bool
+    b: bool
+    c: bool
+    d: bool
+    out: str
+    out2: int
+    done: str
+    lo: int
+    draft: int
+    score: int
+    fixes: int
+    final: int
+    n: int
+    v: int
+    label: Literal["red", "green"]
+    info: dict
+    notes: Annotated[list[str], operator.add]
+
+
 def sleeper(key: str, seconds: float, value: object = True):
-    async def fn(state):
+    async def fn(inputs):
         await asyncio.sleep(seconds)
         return {key: value}
 
@@ -33,7 +60,7 @@ def sleeper(key: str, seconds: float, value: object = True):
 
 def fan_in(join: str = "all") -> Workflow:
     """a (fast) and b (slow) both feed c; d needs only a."""
-    wf = Workflow("fan_in", inputs=["x"])
+    wf = Workflow("fan_in", S)
     wf.add(FunctionNode("a", sleeper("a", 0.02), reads=["x"], writes=["a"]))
     wf.add(FunctionNode("b", sleeper("b", 0.3), reads=["x"], writes=["b"]))
     wf.add(FunctionNode("c", sleeper("c", 0.0), writes=["c"], join=join))
@@ -58,12 +85,12 @@ async def test_any_join_starts_at_first_live_input():
 
 
 def routed(route_to: str) -> Workflow:
-    wf = Workflow("routed", inputs=["x"])
+    wf = Workflow("routed", S)
     wf.add(Router("pick", lambda s: route_to, routes=["left", "right"], reads=["x"]))
     wf.add(FunctionNode("left", lambda s: {"out": "L"}, writes=["out"]))
     wf.add(FunctionNode("left2", lambda s: {"out2": 2}, reads=["out"], writes=["out2"]))
     wf.add(FunctionNode("right", lambda s: {"out": "R"}, writes=["out"]))
-    wf.add(FunctionNode("after_all", lambda s: {"done": s["out"]}, writes=["done"]))
+    wf.add(FunctionNode("after_all", lambda s: {"done": s["out"]}, reads=["out"], writes=["done"]))
     wf.add(FunctionNode("left_only", lambda s: {"lo": 1}, writes=["lo"], join="all"))
     wf.edge(START, "pick").edge("pick", "left", when="left").edge("pick", "right", when="right")
     wf.edge("left", "left2").edge("left2", "after_all").edge("right", "after_all")
@@ -85,7 +112,7 @@ async def test_route_not_taken_is_skipped_and_skipping_propagates():
 
 def loop_workflow(limit: int, passing_score: int) -> Workflow:
     """write → check → gate; gate 'again' → fix → (loop) check."""
-    wf = Workflow("loop", inputs=["x"])
+    wf = Workflow("loop", S)
     wf.add(FunctionNode("write", lambda s: {"draft": 0}, writes=["draft"]))
     wf.add(
         FunctionNode("check", lambda s: {"score": s["draft"]}, reads=["draft"], writes=["score"])
@@ -114,7 +141,7 @@ def loop_workflow(limit: int, passing_score: int) -> Workflow:
             defaults={"fixes": 0},
         )
     )
-    wf.add(Merge("merge", candidates=["draft"], output="final"))
+    wf.add(FirstAvailable("merge", candidates=["draft"], output="final"))
     wf.edge(START, "write").edge("write", "check").edge("check", "gate")
     wf.edge("gate", "merge", when="ok").edge("gate", "merge", when="give_up")
     wf.edge("gate", "fix", when="again").edge("fix", "check", loop_limit=limit)
@@ -127,6 +154,10 @@ async def test_bounded_loop_rechecks_each_time_and_exits_by_route():
     assert len([r for r in trace.runs_of("fix") if r.status == "completed"]) == 2
     assert trace.state["final"] == 2
     assert trace.status_of("merge") == "completed"
+    # The loop ended with a skip of "fix"; the node still counts as having run.
+    assert trace.runs_of("fix")[-1].status == "skipped"
+    assert trace.status_of("fix") == "completed"
+    assert trace.node("fix").iteration == 1
 
 
 async def test_loop_budget_exhausted_leaves_by_the_give_up_route():
@@ -137,10 +168,10 @@ async def test_loop_budget_exhausted_leaves_by_the_give_up_route():
 
 
 async def test_loop_that_never_exits_fails_at_its_limit():
-    wf = Workflow("runaway", inputs=["x"])
+    wf = Workflow("runaway", S)
     wf.add(FunctionNode("a", lambda s: {"n": 1}, writes=["n"]))
     wf.add(Router("again", lambda s: "more", routes=["more"]))
-    wf.add(FunctionNode("b", lambda s: {"n": 2}, writes=["n"]))
+    wf.add(FunctionNode("b", lambda s: {"v": 2}, writes=["v"]))
     wf.edge(START, "a").edge("a", "again").edge("again", "b", when="more")
     wf.edge("b", "a", loop_limit=2)
     trace = await wf.arun({"x": 0}, check=False)
@@ -152,85 +183,226 @@ async def test_loop_that_never_exits_fails_at_its_limit():
 async def test_retry_with_backoff_then_success():
     calls = []
 
-    async def flaky(state):
+    async def flaky(inputs):
         calls.append(1)
         if len(calls) < 3:
             raise RetryableError("429 too many requests")
         return {"v": len(calls)}
 
-    wf = Workflow("retry", inputs=[])
-    wf.add(
-        FunctionNode(
-            "flaky", flaky, writes=["v"], retry=RetryPolicy(max_attempts=3, initial_delay=0.01)
-        )
-    )
+    wf = Workflow("retry", S)
+    retry = RetryPolicy(max_attempts=3, initial_delay=0.01)
+    wf.add(FunctionNode("flaky", flaky, writes=["v"], retry=retry))
     wf.edge(START, "flaky")
-    trace = await wf.arun({})
+    trace = await wf.arun({"x": 0})
     run = trace.node("flaky")
     assert run.attempts == 3 and run.status == "completed"
     assert run.attempt_errors == ["429 too many requests"] * 2
 
 
 async def test_retries_exhausted_fail_the_run_naming_node_and_cause():
-    async def always(state):
+    async def always(inputs):
         raise RetryableError("server said 503")
 
-    wf = Workflow("retry", inputs=[])
-    wf.add(
-        FunctionNode(
-            "api", always, writes=["v"], retry=RetryPolicy(max_attempts=2, initial_delay=0.01)
-        )
-    )
+    wf = Workflow("retry", S)
+    retry = RetryPolicy(max_attempts=2, initial_delay=0.01)
+    wf.add(FunctionNode("api", always, writes=["v"], retry=retry))
     wf.edge(START, "api")
     with pytest.raises(WorkflowRunError) as info:
-        await wf.arun({})
+        await wf.arun({"x": 0})
     assert "node 'api' failed: server said 503 (after 2 attempts)" in str(info.value)
     assert info.value.trace.node("api").status == "failed"
 
 
 async def test_non_retryable_error_is_not_retried_and_siblings_are_cancelled():
-    async def broken(state):
+    async def broken(inputs):
         await asyncio.sleep(0.01)
         raise ValueError("bad data")
 
-    wf = Workflow("fail_fast", inputs=[])
-    wf.add(
-        FunctionNode(
-            "broken", broken, writes=["a"], retry=RetryPolicy(max_attempts=5, initial_delay=0.01)
-        )
-    )
+    wf = Workflow("fail_fast", S)
+    retry = RetryPolicy(max_attempts=5, initial_delay=0.01)
+    wf.add(FunctionNode("broken", broken, writes=["a"], retry=retry))
     wf.add(FunctionNode("slow", sleeper("b", 5.0), writes=["b"]))
     wf.edge(START, "broken").edge(START, "slow")
-    trace = await wf.arun({}, check=False)
+    trace = await wf.arun({"x": 0}, check=False)
     assert trace.node("broken").attempts == 1
-    assert "ValueError: bad data" in trace.error
+    assert "node 'broken' failed: ValueError: bad data" in trace.error
     assert trace.node("slow").status == "failed"
     assert "cancelled" in trace.node("slow").error
 
 
 async def test_timeout_is_retryable_and_reported():
-    wf = Workflow("timeout", inputs=[])
-    wf.add(
-        FunctionNode(
-            "hang",
-            sleeper("v", 5.0),
-            writes=["v"],
-            timeout=0.05,
-            retry=RetryPolicy(max_attempts=2, initial_delay=0.01),
-        )
-    )
+    wf = Workflow("timeout", S)
+    retry = RetryPolicy(max_attempts=2, initial_delay=0.01)
+    wf.add(FunctionNode("hang", sleeper("v", 5.0), writes=["v"], timeout=0.05, retry=retry))
     wf.edge(START, "hang")
-    trace = await wf.arun({}, check=False)
+    trace = await wf.arun({"x": 0}, check=False)
     assert trace.node("hang").attempts == 2
     assert "timed out after 0.05 s" in trace.error
 
 
-async def test_undeclared_write_is_an_error():
-    wf = Workflow("w", inputs=[])
-    wf.add(FunctionNode("sneaky", lambda s: {"other": 1}, writes=["v"]))
-    wf.edge(START, "sneaky")
-    trace = await wf.arun({}, check=False)
-    assert "does not declare" in trace.error
+# ----------------------------------------------------------------------------- the contract
+
+
+def one_node(fn, **kwargs) -> Workflow:
+    wf = Workflow("one", S)
+    wf.add(FunctionNode("node", fn, **kwargs))
+    wf.edge(START, "node")
+    return wf
+
+
+async def test_a_node_sees_only_what_it_declares():
+    seen = {}
+
+    def look(inputs):
+        seen.update(inputs)
+        return {"v": 1}
+
+    wf = Workflow("view", S)
+    wf.add(FunctionNode("first", lambda s: {"n": 5}, writes=["n"]))
+    wf.add(FunctionNode("second", look, reads=["x"], writes=["v"]))
+    wf.edge(START, "first").edge("first", "second")
+    await wf.arun({"x": 1})
+    assert seen == {"x": 1}  # "n" exists in the state, but "second" did not ask for it
+
+
+@pytest.mark.parametrize(
+    "peek",
+    [lambda s: s["n"], lambda s: s.get("n"), lambda s: "n" in s],
+    ids=["getitem", "get", "contains"],
+)
+async def test_an_undeclared_read_is_an_error_naming_node_and_key(peek):
+    wf = Workflow("peek", S)
+    wf.add(FunctionNode("first", lambda s: {"n": 5}, writes=["n"]))
+    wf.add(FunctionNode("second", lambda s: {"v": bool(peek(s))}, reads=["x"], writes=["v"]))
+    wf.edge(START, "first").edge("first", "second")
+    trace = await wf.arun({"x": 1}, check=False)
+    assert trace.status == "failed"
+    assert "node 'second' failed: read 'n', which it does not declare" in trace.error
+    assert "Add 'n' to the node's reads" in trace.error
+
+
+async def test_a_declared_write_that_is_not_returned_is_blamed_on_the_producer():
+    wf = Workflow("lazy", S)
+    wf.add(FunctionNode("producer", lambda s: {"a": True}, writes=["a", "b"]))
+    wf.add(FunctionNode("consumer", lambda s: {"c": s["b"]}, reads=["b"], writes=["c"]))
+    wf.edge(START, "producer").edge("producer", "consumer")
+    trace = await wf.arun({"x": 1}, check=False)
+    assert trace.error == "node 'producer' failed: declares writes it did not return: ['b']"
+    assert trace.status_of("consumer") == "pending"  # never started
+
+
+async def test_an_undeclared_write_is_an_error():
+    trace = await one_node(lambda s: {"v": 1, "n": 2}, writes=["v"]).arun({"x": 0}, check=False)
+    assert "returned keys it does not declare in writes: ['n']" in trace.error
+
+
+async def test_a_write_of_the_wrong_type_is_an_error_at_the_producer():
+    trace = await one_node(lambda s: {"label": "blue"}, writes=["label"]).arun(
+        {"x": 0}, check=False
+    )
+    assert trace.error.startswith("node 'node' failed: wrote an invalid 'label'")
+    assert "'red' or 'green'" in trace.error
+
+
+async def test_writes_are_stored_as_json_values():
+    trace = await one_node(lambda s: {"n": "7"}, writes=["n"]).arun({"x": 0})
+    assert trace.state["n"] == 7  # validated against `int` and stored as the int
+
+
+async def test_an_error_in_a_route_function_names_the_node():
+    wf = Workflow("route_error", S)
+    wf.add(Router("pick", lambda s: s["x"]["oops"], routes=["a"], reads=["x"]))
+    wf.add(FunctionNode("a", lambda s: {"v": 1}, writes=["v"]))
+    wf.edge(START, "pick").edge("pick", "a", when="a")
+    trace = await wf.arun({"x": 0}, check=False)
+    assert trace.error.startswith("node 'pick' failed: its route function raised TypeError")
+    assert trace.node("pick").status == "failed"
+
+
+async def test_a_route_outside_the_declared_routes_is_an_error():
+    wf = Workflow("route_unknown", S)
+    wf.add(Router("pick", lambda s: "sideways", routes=["a"], reads=["x"]))
+    wf.add(FunctionNode("a", lambda s: {"v": 1}, writes=["v"]))
+    wf.edge(START, "pick").edge("pick", "a", when="a")
+    trace = await wf.arun({"x": 0}, check=False)
+    assert trace.error == "node 'pick' failed: chose route 'sideways', not one of ['a']"
+
+
+async def test_a_missing_read_at_run_time_names_the_skipped_writer():
+    wf = Workflow("missing", S)
+    wf.add(Router("pick", lambda s: "right", routes=["left", "right"], reads=["x"]))
+    wf.add(FunctionNode("left", lambda s: {"n": 1}, writes=["n"]))
+    wf.add(FunctionNode("right", lambda s: {"v": 2}, writes=["v"]))
+    wf.add(FunctionNode("use", lambda s: {"d": True}, reads=["n"], writes=["d"], join="any"))
+    wf.edge(START, "pick").edge("pick", "left", when="left").edge("pick", "right", when="right")
+    wf.edge("left", "use").edge("right", "use")
+    with pytest.raises(WorkflowDefinitionError, match="any-of join and may start before left"):
+        wf.validate()  # caught at build time ...
+    wf.nodes["use"].defaults = {}  # ... and with a default it validates; without, at run time:
+    wf.nodes["use"].join = "all"
+    trace = await wf.arun({"x": 0}, check=False)
+    assert "node 'use' failed: needs n, but its writer left was skipped" in trace.error
+
+
+async def test_inputs_are_checked_against_the_schema():
+    wf = one_node(lambda s: {"v": 1}, writes=["v"])
+    with pytest.raises(ValueError, match="needs inputs: x"):
+        await wf.arun({})
+    with pytest.raises(ValueError, match="takes inputs x; not y"):
+        await wf.arun({"x": 1, "y": 2})
+    with pytest.raises(ValueError, match="valid integer"):
+        await wf.arun({"x": "many"})
+
+
+# ----------------------------------------------------------------------------- concurrent writers
+
+
+def two_writers(key: str, *, ordered: bool = False, routed_apart: bool = False) -> Workflow:
+    wf = Workflow("writers", S)
+    wf.add(FunctionNode("w1", lambda s: {key: ["one"] if key == "notes" else 1}, writes=[key]))
+    wf.add(FunctionNode("w2", lambda s: {key: ["two"] if key == "notes" else 2}, writes=[key]))
+    if routed_apart:
+        wf.add(Router("r", lambda s: "one", routes=["one", "two"], reads=["x"]))
+        wf.edge(START, "r").edge("r", "w1", when="one").edge("r", "w2", when="two")
+    elif ordered:
+        wf.edge(START, "w1").edge("w1", "w2")
+    else:
+        wf.edge(START, "w1").edge(START, "w2")
+    return wf
+
+
+def test_concurrent_writers_of_one_key_are_rejected_at_build_time():
+    with pytest.raises(WorkflowDefinitionError) as info:
+        two_writers("n").validate()
+    assert "nodes 'w1' and 'w2' may run at the same time and both write 'n'" in str(info.value)
+    assert "reducer" in str(info.value)
+
+
+async def test_writers_in_sequence_or_on_exclusive_routes_are_allowed():
+    assert (await two_writers("n", ordered=True).arun({"x": 0})).state["n"] == 2
+    assert (await two_writers("n", routed_apart=True).arun({"x": 0})).state["n"] == 1
+
+
+async def test_a_reducer_combines_concurrent_writes():
+    trace = await two_writers("notes").arun({"x": 0})
+    assert sorted(trace.state["notes"]) == ["one", "two"]
+
+
+def test_an_any_join_does_not_order_its_inputs():
+    """c may start after a alone, while b still runs: b and c are concurrent."""
+    wf = Workflow("any", S)
+    wf.add(FunctionNode("a", lambda s: {"a": True}, writes=["a"]))
+    wf.add(FunctionNode("b", lambda s: {"n": 1}, writes=["n"]))
+    wf.add(FunctionNode("c", lambda s: {"n": 2}, writes=["n"], join="any"))
+    wf.edge(START, "a").edge(START, "b").edge("a", "c").edge("b", "c")
+    with pytest.raises(WorkflowDefinitionError, match="'b' and 'c' may run at the same time"):
+        wf.validate()
+    wf.nodes["c"].join = "all"
+    wf.edge("a", "b")  # invalidates the compiled graph; now b finishes before c
+    wf.validate()
+
+
+# ----------------------------------------------------------------------------- build-time checks
 
 
 @pytest.mark.parametrize(
@@ -240,41 +412,74 @@ async def test_undeclared_write_is_an_error():
         (lambda wf: wf.edge(START, "a").edge("a", "b").edge("b", "a"), "unbounded cycle"),
         (lambda wf: wf.edge(START, "a"), "unreachable node 'b'"),
         (lambda wf: wf.edge(START, "a").edge("a", "b", when="yes"), "is not one of a's routes"),
+        (lambda wf: wf.edge(START, "a").edge("a", "b").edge("b", "a", loop_limit=0), "1 or more"),
+        (lambda wf: wf.edge(START, "a").edge("a", "b").edge("a", "b", loop_limit=1), "no loop"),
     ],
 )
 def test_build_time_errors_name_the_problem(build, message):
-    wf = Workflow("bad", inputs=[])
-    wf.add(FunctionNode("a", lambda s: {}, writes=["x"]))
-    wf.add(FunctionNode("b", lambda s: {}, reads=["x"]))
+    wf = Workflow("bad", S)
+    wf.add(FunctionNode("a", lambda s: {}, writes=["n"]))
+    wf.add(FunctionNode("b", lambda s: {}, reads=["n"]))
     build(wf)
     with pytest.raises(WorkflowDefinitionError, match=re.escape(message)):
         wf.validate()
 
 
-def test_input_that_no_node_produces_is_caught_before_running():
-    wf = Workflow("bad", inputs=["message"])
-    wf.add(FunctionNode("a", lambda s: {}, reads=["mesage"], writes=["x"]))
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        (dict(reads=["mesage"]), "node 'a' reads 'mesage' is not a key of S"),
+        (dict(writes=["nn"]), "node 'a' writes 'nn' is not a key of S (did you mean 'n'?)"),
+        (dict(reads=["n"]), "reads 'n', but no node writes it and it is not a workflow input (x)"),
+        (dict(reads=["x"], defaults={"x": "many"}), "the default for 'x' ('many') is not valid"),
+    ],
+)
+def test_keys_reads_and_defaults_are_checked_against_the_schema(node, message):
+    wf = Workflow("bad", S)
+    wf.add(FunctionNode("a", lambda s: {}, **node))
     wf.edge(START, "a")
-    with pytest.raises(WorkflowDefinitionError, match="reads 'mesage', but no node produces"):
+    with pytest.raises(WorkflowDefinitionError, match=re.escape(message)):
         wf.validate()
 
 
+def test_a_default_for_a_key_the_node_does_not_read_is_refused_at_once():
+    with pytest.raises(WorkflowDefinitionError, match="defaults for n, which it does not read"):
+        FunctionNode("a", lambda s: {}, reads=["v"], defaults={"n": 1})
+
+
 def test_reading_a_value_produced_in_parallel_is_caught():
-    wf = Workflow("bad", inputs=[])
-    wf.add(FunctionNode("a", lambda s: {}, writes=["x"]))
-    wf.add(FunctionNode("b", lambda s: {}, reads=["x"]))
+    wf = Workflow("bad", S)
+    wf.add(FunctionNode("a", lambda s: {}, writes=["n"]))
+    wf.add(FunctionNode("b", lambda s: {}, reads=["n"]))
     wf.edge(START, "a").edge(START, "b")
-    with pytest.raises(WorkflowDefinitionError, match="none of them runs before 'b'"):
+    with pytest.raises(WorkflowDefinitionError, match="none of them surely finishes before 'b'"):
         wf.validate()
 
 
 def test_route_without_edge_is_caught():
-    wf = Workflow("bad", inputs=[])
+    wf = Workflow("bad", S)
     wf.add(Router("r", lambda s: "a", routes=["a", "b"]))
     wf.add(FunctionNode("x", lambda s: {}))
     wf.edge(START, "r").edge("r", "x", when="a")
     with pytest.raises(WorkflowDefinitionError, match="route 'b' of node 'r' leads nowhere"):
         wf.validate()
+
+
+def test_the_state_must_be_a_typed_dict():
+    with pytest.raises(WorkflowDefinitionError, match="must be a TypedDict"):
+        Workflow("bad", dict)
+
+
+def test_a_compiled_graph_is_reused_until_the_workflow_changes():
+    wf = routed("left")
+    graph = wf.compile()
+    assert wf.compile() is graph
+    wf.add(FunctionNode("extra", lambda s: {}, reads=["out"]))
+    wf.edge("left", "extra")
+    assert wf.compile() is not graph
+
+
+# ----------------------------------------------------------------------------- trace, observers
 
 
 async def test_trace_round_trips_through_json_and_observers_see_every_event(tmp_path):
@@ -291,6 +496,7 @@ async def test_trace_round_trips_through_json_and_observers_see_every_event(tmp_
     loaded = Trace.load(path)
     assert loaded.to_dict() == json.loads(trace.to_json())
     assert loaded.node("left").duration_ms == trace.node("left").duration_ms
+    assert loaded.graph["state"]["x"] == "int"
 
 
 async def test_a_broken_observer_does_not_break_the_run():
@@ -303,11 +509,12 @@ async def test_a_broken_observer_does_not_break_the_run():
 
 
 def test_templates_keep_json_types_and_never_render_twice():
-    values = {"n": 3, "info": {"tags": ["a"], "name": "Ana"}, "msg": "hi {{n}}"}
+    values = {"n": 3, "info": {"tags": ["a"], "name": "Ana"}, "msg": "hi {{n}}", "none": None}
     assert render_value({"count": "{{n}}", "tags": "{{info.tags}}"}, values) == {
         "count": 3,
         "tags": ["a"],
     }
     assert render_text("Dear {{info.name}}: {{msg}}", values) == "Dear Ana: hi {{n}}"
+    assert render_value({"id": "{{none.id}}"}, values) == {"id": None}  # through None: null
     with pytest.raises(MissingVariableError, match=r"'\{\{info\.email\}\}' is not in the state"):
         render_text("{{info.email}}", values)

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from openai.lib._parsing._completions import type_to_response_format_param
 from pydantic import BaseModel, Field
 
 from mock_server.offline_model import answer
+from support_lib.llm import response_format
 
 DEFAULT_MESSAGE = (
     "I've been charged twice for my order #12345. This is unacceptable! "
@@ -86,7 +86,7 @@ class FollowUpPlan(BaseModel):
 
 def fmt(model: type[BaseModel]) -> dict:
     """The response_format dict the openai SDK sends for ``parse(response_format=model)``."""
-    return type_to_response_format_param(model)
+    return response_format(model)
 
 
 def tagged(**blocks: object) -> str:

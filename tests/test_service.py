@@ -5,9 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from support_lib.run import MAX_MESSAGE_CHARS
+from support_lib.inputs import MAX_MESSAGE_CHARS
 from support_lib.service import start_service
 from support_lib.workflow import DEFAULT_MESSAGE
+
+EMPTY = "the message is empty (nothing visible in it): type what the customer wrote"
+NOT_AN_ADDRESS = "the email is not a single address (expected name@example.com)"
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +77,14 @@ def test_incoming_answers_a_calm_question_and_stores_the_trace(client):
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
-        ({"message": ""}, "message", "the message is empty"),
-        ({"message": "   \n "}, "message", "the message is empty"),
+        ({"message": ""}, "message", EMPTY),
+        ({"message": "   \n "}, "message", EMPTY),
+        ({"message": "\u200b\u200d\t"}, "message", EMPTY),  # nothing visible
         ({"message": "x" * (MAX_MESSAGE_CHARS + 1)}, "message", "the limit is 8,000"),
         ({}, "message", "Field required"),
-        ({"message": 42}, "message", "valid string"),
-        ({"message": "hi", "email": "not-an-address"}, "email", "not an email address"),
+        ({"message": 42}, "message", "the message must be text, not int"),
+        ({"message": "hi", "email": "not-an-address"}, "email", NOT_AN_ADDRESS),
+        ({"message": "hi", "email": "a@example.com, b@example.com"}, "email", NOT_AN_ADDRESS),
         ({"message": "hi", "ticket_id": "a b/c"}, "ticket_id", "letters, digits"),
     ],
 )

@@ -12,7 +12,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from support_lib import arun, mock_server
+from support_lib import arun, kit
 from support_lib.draw import dag_svg, timeline_svg
 
 IMAGES = Path(__file__).resolve().parents[2] / "notebooks" / "images"
@@ -25,7 +25,7 @@ MESSAGE = (
 async def main() -> None:
     for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         os.environ.pop(key, None)
-    server = mock_server()
+    server = kit.start_mock()
     await arun("Warm-up: where is my parcel?", mock_url=server.url)  # first-call costs
     server.configure(latency_ms=40, per_token_ms=1)  # so the timeline shows real overlap
     trace = await arun(MESSAGE, mock_url=server.url)

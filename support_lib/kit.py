@@ -1,0 +1,174 @@
+"""The composition root: the one module that wires the kit together.
+
+Everything a real run needs is assembled here and nowhere else: the mock server (the
+kit's stand-in for the support APIs and, offline, for the model), the backend choice, the
+model and HTTP clients, and the :class:`~support_lib.workflow.SupportDeps` that carry
+them to the nodes. The engine, the nodes and the workflow never learn that a mock server
+exists; the CLI, the app and the webhook service call the functions below.
+
+- ``await arun(message)`` in a notebook, ``run(message)`` in a script: one run, its trace.
+- ``arun(inputs, workflow=my_graph)`` runs a graph of your own with its own inputs.
+- ``local_mock()``: this process's mock server, started on first use (a free port and an
+  in-memory database, so two open notebooks never mix their logs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from .engine import Observer, Trace, Workflow
+from .inputs import InvalidInputError, make_inputs
+from .llm import Backend, ChatModel, OpenAIModel, resolve_backend
+from .workflow import DEFAULT_MESSAGE, SupportDeps, build_workflow
+from .workflow.build import Escalation
+
+if TYPE_CHECKING:
+    from mock_server import MockServer
+
+__all__ = [
+    "InvalidInputError",
+    "arun",
+    "connect_mock",
+    "local_mock",
+    "make_inputs",
+    "open_deps",
+    "run",
+    "serve_app",
+    "start_mock",
+    "standard_workflow",
+]
+
+HTTP_TIMEOUT_S = 15.0
+"""How long one support-API request may take."""
+
+_local: MockServer | None = None
+
+
+def local_mock(port: int | None = None, db_path: str | None = None) -> MockServer:
+    """This process's mock server: started on first use, then reused.
+
+    By default each process (each notebook kernel) gets its own server on a free port
+    with an in-memory database. ``SUPPORT_KIT_MOCK_PORT`` or ``port=8081`` asks for a fixed
+    port (as the original demo used)."""
+    global _local
+    if _local is not None and _local.running and port in (None, _local.port):
+        return _local
+    wanted = port if port is not None else int(os.environ.get("SUPPORT_KIT_MOCK_PORT", "0"))
+    _local = start_mock(port=wanted, db_path=db_path or ":memory:")
+    return _local
+
+
+def start_mock(port: int = 0, db_path: str = ":memory:") -> MockServer:
+    """A new mock server in a background thread, owned by the caller (``.stop()`` it)."""
+    from mock_server import start_server
+
+    return start_server(port=port, db_path=db_path)
+
+
+def connect_mock(url: str) -> MockServer:
+    """A handle on a mock server that is already running at ``url``."""
+    from mock_server import MockServer
+
+    server = MockServer(url.rstrip("/"), owned=False)
+    if not server.running:
+        raise ConnectionError(
+            f"cannot reach the mock server at {server.url}. Start it with "
+            "`python -m mock_server`, or leave out the URL and the kit starts one itself."
+        )
+    return server
+
+
+def serve_app(app: Any, host: str, port: int, name: str) -> Any:
+    """Run an ASGI app with uvicorn in a daemon thread (the webhook service uses it)."""
+    from mock_server.runner import serve_in_thread
+
+    return serve_in_thread(app, host, port, name=name)
+
+
+@functools.cache
+def standard_workflow(max_regenerations: int = 1, escalation: Escalation = "llm") -> Workflow:
+    """The support workflow, built and checked once per variant (runs share it)."""
+    return build_workflow(max_regenerations=max_regenerations, escalation=escalation)
+
+
+@asynccontextmanager
+async def open_deps(
+    api_base_url: str, backend: Backend | None = None, llm: ChatModel | None = None
+) -> AsyncIterator[SupportDeps]:
+    """The services of one run: a model client for ``backend`` (by default the one the
+    environment picks, offline at ``api_base_url + "/v1"``) unless ``llm`` is given, an
+    HTTP client, the API address and token. Both clients are closed afterwards."""
+    import httpx
+
+    from .llm import tls_context
+
+    base = api_base_url.rstrip("/")
+    model = llm or OpenAIModel(backend or resolve_backend(offline_base_url=base + "/v1"))
+    try:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S, verify=tls_context()) as http:
+            token = os.environ.get("SUPPORT_API_TOKEN", "demo-token")
+            yield SupportDeps(llm=model, http=http, api_base_url=base, api_token=token)
+    finally:
+        if isinstance(model, OpenAIModel) and llm is None:
+            await model.aclose()
+
+
+def _inputs_for(workflow: Workflow, message: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    """A string is a customer message (the support inputs, those the graph takes); a
+    mapping is the graph's own inputs, as they are."""
+    if isinstance(message, Mapping):
+        return dict(message)
+    support = make_inputs(message, **extra)
+    return {key: value for key, value in support.items() if key in workflow.inputs}
+
+
+async def arun(
+    message: str | Mapping[str, Any] = DEFAULT_MESSAGE,
+    *,
+    email: str | None = None,
+    ticket_id: str | None = None,
+    history: str | None = None,
+    workflow: Workflow | None = None,
+    max_regenerations: int = 1,
+    escalation: Escalation = "llm",
+    mock_url: str | None = None,
+    backend: Backend | None = None,
+    llm: ChatModel | None = None,
+    observers: Iterable[Observer] = (),
+    check: bool = True,
+) -> Trace:
+    """Run the support workflow (or ``workflow``) once and return its trace.
+
+    ``message`` is the customer's text, or a mapping of inputs for a graph of your own.
+    ``mock_url`` points at a running mock server (else this process's is used);
+    ``backend`` overrides the environment's choice of model, and ``llm`` replaces the
+    model client altogether (a scripted model in tests). ``check=False`` returns a failed
+    trace instead of raising ``WorkflowRunError``.
+    """
+    wf = workflow or standard_workflow(max_regenerations, escalation)
+    inputs = _inputs_for(wf, message, {"email": email, "ticket_id": ticket_id, "history": history})
+    base_url = mock_url or local_mock().url
+    async with open_deps(base_url, backend, llm) as deps:
+        trace = await wf.arun(inputs, deps=deps, observers=observers, check=False)
+        trace.meta["model"] = deps.llm.model_name
+        if isinstance(deps.llm, OpenAIModel):
+            trace.meta["backend"] = deps.llm.backend.describe()
+    return trace.raise_for_status() if check else trace
+
+
+def run(message: str | Mapping[str, Any] = DEFAULT_MESSAGE, **kwargs: Any) -> Trace:
+    """``arun`` for synchronous code. Inside Jupyter (an event loop is already running)
+    it runs the workflow on a worker thread with its own loop, instead of patching the
+    kernel's loop with nest_asyncio."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(arun(message, **kwargs))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, arun(message, **kwargs)).result()

@@ -1,0 +1,227 @@
+"""Nodes 9-15: plan a reply, write it, review it, rewrite it while it fails, personalise it.
+
+The review's pass mark is decided in code (``PASS_SCORE``), not by the model. A failed
+review sends the reply back for one more rewrite while the budget
+(``max_regenerations``) lasts: a bounded loop, closed by the edge from
+``regenerate_response`` back to ``score_response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from ..engine import FirstAvailable, Router
+from ..llm import LLMNode, Prompt
+from .analysis import MESSAGE_BLOCK
+from .common import SAFETY, labels, normalised
+
+INFO_BLOCK = "<customer_info>\n{{customer_info}}\n</customer_info>"
+
+# ----------------------------------------------------------------------------- 9. plan
+
+Tone = Literal["empathetic", "professional", "friendly"]
+TONES = labels(Tone)
+
+
+class ResponseContext(BaseModel):
+    """The plan for a reply, before any wording."""
+
+    key_points: list[str]
+    tone: Annotated[Tone, normalised(Tone, "professional")]
+    suggested_solutions: list[str]
+    additional_info_needed: list[str]
+
+
+CONTEXT_PROMPT = Prompt(
+    system=(
+        "Plan a reply to a customer: the key points to address, the tone (empathetic for "
+        "upset customers, friendly for happy ones, professional otherwise), concrete "
+        f"solutions, and any information we still need. {SAFETY}"
+    ),
+    user=(
+        f"{MESSAGE_BLOCK}\n"
+        "<inquiry_type>{{inquiry_type}}</inquiry_type>\n"
+        "<sentiment>{{sentiment}}</sentiment>\n"
+        f"{INFO_BLOCK}\n"
+        "<account_status>\n{{account_status}}\n</account_status>\n"
+        "<account_action>{{account_action}}</account_action>"
+    ),
+)
+
+generate_response_context = LLMNode(
+    "generate_response_context",
+    label="Generate Response Context",
+    prompt=CONTEXT_PROMPT,
+    output_model=ResponseContext,
+    temperature=0.3,
+    writes=["response_context"],
+    # Off the billing route the account was never fetched: the prompt then says null.
+    defaults={"account_status": None, "account_action": None},
+)
+
+# ----------------------------------------------------------------------------- 10. write
+
+RESPONSE_PROMPT = Prompt(
+    system=(
+        "You are a customer-support agent. Write the reply to the customer: use their "
+        "name if known, acknowledge their situation, give actionable solutions, match the "
+        "tone to their sentiment, be concise, and offer further help. Write only the reply "
+        f"body, no subject line and no placeholders. {SAFETY}"
+    ),
+    user=(
+        f"{MESSAGE_BLOCK}\n"
+        "<inquiry_type>{{inquiry_type}}</inquiry_type>\n"
+        "<sentiment>{{sentiment}}</sentiment>\n"
+        f"{INFO_BLOCK}\n"
+        "<response_context>\n{{response_context}}\n</response_context>"
+    ),
+)
+
+generate_response = LLMNode(
+    "generate_response",
+    label="Generate Customer Response",
+    prompt=RESPONSE_PROMPT,
+    temperature=0.7,
+    writes=["generated_response", "candidate_response"],
+    to_state=lambda text, inputs: {"generated_response": text, "candidate_response": text},
+)
+
+# ----------------------------------------------------------------------------- 11-12. review
+
+PASS_SCORE = 7
+"""A reply passes the review at this score or above; decided in code, not by the model."""
+
+
+class QualityScore(BaseModel):
+    """The reviewer's answer: a 1-10 score and what is wrong."""
+
+    score: int = Field(description="1 (unusable) to 10 (excellent)")
+    issues: list[str] = Field(description="Concrete problems the writer should fix")
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _clamp(cls, value: Any) -> int:
+        return max(1, min(10, int(float(value))))
+
+
+class QualityVerdict(QualityScore):
+    """The review as the state keeps it: the model's score, and the verdict from code."""
+
+    passed: bool
+
+
+QUALITY_PROMPT = Prompt(
+    system=(
+        "You review a support reply before it is sent. Score it from 1 to 10 and list "
+        "concrete issues: does it use the customer's name when known, reference their "
+        "order, acknowledge their feelings, give a concrete next step, offer further help, "
+        f"stay concise and free of placeholders? {SAFETY}"
+    ),
+    user=(f"{MESSAGE_BLOCK}\n{INFO_BLOCK}\n<response>\n{{{{candidate_response}}}}\n</response>"),
+)
+
+
+def verdict(score: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Pass or fail is computed here (the original demo trusted the model's own word)."""
+    return {"quality_score": {**score, "passed": score["score"] >= PASS_SCORE}}
+
+
+score_response = LLMNode(
+    "score_response",
+    label="Quality Check Response",
+    prompt=QUALITY_PROMPT,
+    output_model=QualityScore,
+    temperature=0.1,
+    writes=["quality_score"],
+    to_state=verdict,
+)
+
+
+def quality_gate(max_regenerations: int) -> Router:
+    """pass → send it; fail → rewrite while the budget lasts; exhausted → send the last
+    rewrite anyway (the loop is bounded, so a run always ends)."""
+
+    def decide(inputs: Mapping[str, Any]) -> str:
+        if inputs["quality_score"]["passed"]:
+            return "pass"
+        return "fail" if inputs["regenerations"] < max_regenerations else "exhausted"
+
+    return Router(
+        "quality_gate",
+        decide,
+        routes=("pass", "fail", "exhausted") if max_regenerations else ("pass", "exhausted"),
+        label="Check Quality Score",
+        reads=("quality_score", "regenerations"),
+        defaults={"regenerations": 0},
+    )
+
+
+# ----------------------------------------------------------------------------- 13. rewrite
+
+REGENERATE_PROMPT = Prompt(
+    system=(
+        "You are a customer-support agent improving a reply that failed review. Rewrite it "
+        "so that every listed issue is fixed; keep what was good. Write only the reply "
+        f"body. {SAFETY}"
+    ),
+    user=(
+        f"{MESSAGE_BLOCK}\n{INFO_BLOCK}\n"
+        "<response_context>\n{{response_context}}\n</response_context>\n"
+        "<previous_response>\n{{candidate_response}}\n</previous_response>\n"
+        "<issues>\n{{quality_score.issues}}\n</issues>"
+    ),
+)
+
+
+def rewritten(text: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "regenerated_response": text,
+        "candidate_response": text,
+        "regenerations": inputs["regenerations"] + 1,
+    }
+
+
+regenerate_response = LLMNode(
+    "regenerate_response",
+    label="Regenerate Response with Feedback",
+    prompt=REGENERATE_PROMPT,
+    temperature=0.6,
+    writes=["regenerated_response", "candidate_response", "regenerations"],
+    to_state=rewritten,
+    reads=["regenerations"],
+    defaults={"regenerations": 0},
+)
+
+# ----------------------------------------------------------------------------- 14-15. finish
+
+merge_responses = FirstAvailable(
+    "merge_responses",
+    candidates=("regenerated_response", "generated_response"),
+    output="final_response_draft",
+    label="Merge Responses",
+)
+
+PERSONALIZE_PROMPT = Prompt(
+    system=(
+        "Personalize a support reply before it is sent: greet the customer by name if "
+        "known, reference their order or product once, keep the substance, and end with a "
+        "sign-off from the agent 'Alex from Customer Support' with the contact "
+        f"support@example.com. Write only the final reply. {SAFETY}"
+    ),
+    user=(
+        f"{INFO_BLOCK}\n"
+        "<history>{{history}}</history>\n"
+        "<draft>\n{{final_response_draft}}\n</draft>"
+    ),
+)
+
+personalize_response = LLMNode(
+    "personalize_response",
+    label="Personalize Response",
+    prompt=PERSONALIZE_PROMPT,
+    temperature=0.5,
+    writes=["final_response"],
+)

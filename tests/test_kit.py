@@ -1,0 +1,169 @@
+"""The whole kit end to end: the run API, the mock server and the offline teaching model.
+
+These are the spec's expected routes, checked on what the mock server really received.
+They depend on the offline model's answers (its own tests are in test_offline_model.py);
+the workflow's logic alone is tested with a scripted model in test_workflow.py."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from typing_extensions import Required, TypedDict
+
+from mock_server.accounts import status_for
+from support_lib import START, FunctionNode, Workflow, arun, compute_metrics, kit, run
+from support_lib.inputs import MAX_MESSAGE_CHARS, InvalidInputError
+from support_lib.workflow import DEFAULT_MESSAGE, SupportResult
+
+
+def api_calls(server) -> list[tuple[str, str]]:
+    return [(r["method"], r["path"]) for r in server.requests() if not r["path"].startswith("/v1")]
+
+
+def order_with_status(status: str) -> str:
+    return next(str(n) for n in range(10000, 20000) if status_for(str(n)) == status)
+
+
+async def test_default_message_is_billing_negative_high_and_escalates(fresh):
+    trace = await arun(DEFAULT_MESSAGE, mock_url=fresh.url)
+    result = SupportResult.from_trace(trace)
+    assert (result.inquiry_type, result.sentiment, result.urgency) == (
+        "billing",
+        "negative",
+        "high",
+    )
+    assert result.customer.order_id == "12345" and result.escalated is True
+    assert api_calls(fresh) == [
+        ("GET", "/accounts/12345"),
+        ("POST", "/support/escalate"),
+        ("POST", "/support/send"),
+        ("POST", "/analytics/log"),
+    ]
+    by_path = {r["path"]: r for r in fresh.requests()}
+    assert result.escalation_ticket["ticket_id"] in by_path["/support/send"]["body"]["body"]
+    log = by_path["/analytics/log"]["body"]
+    assert log["escalated"] is True and log["inquiry_type"] == "billing"
+    assert isinstance(log["response_time_ms"], float) and log["response_time_ms"] > 0
+    for entry in fresh.requests():
+        assert "{{" not in json.dumps(entry.get("body")), entry["path"]
+
+
+async def test_technical_negative_escalates_without_account_lookup(fresh):
+    message = "The app crashes every time I open settings and I lost my work. This is awful."
+    result = SupportResult.from_trace(await arun(message, mock_url=fresh.url))
+    assert (result.inquiry_type, result.sentiment, result.escalated) == (
+        "technical",
+        "negative",
+        True,
+    )
+    assert ("POST", "/support/escalate") in api_calls(fresh)
+    assert not any(path.startswith("/accounts") for _, path in api_calls(fresh))
+
+
+async def test_billing_needing_manual_review_escalates(fresh):
+    order = order_with_status("active")
+    message = f"Hello, I think I was billed twice for order #{order} last week. Could you check?"
+    result = SupportResult.from_trace(await arun(message, mock_url=fresh.url))
+    assert result.account_status["status"] == "active"
+    assert result.account_action == "needs_manual_review" and result.escalated is True
+    assert api_calls(fresh)[0] == ("GET", f"/accounts/{order}")
+
+
+async def test_calm_shipping_question_gets_a_reply_sent_and_logged(fresh):
+    message = "Hi, when will order #50422 arrive? No rush, just planning my week. Thanks, Anna"
+    result = SupportResult.from_trace(
+        await arun(message, email="anna@example.com", mock_url=fresh.url)
+    )
+    assert result.inquiry_type == "shipping" and result.escalated is False
+    assert result.quality.passed and "Anna" in result.final_response
+    assert api_calls(fresh) == [("POST", "/support/send"), ("POST", "/analytics/log")]
+    sent = next(r for r in fresh.requests() if r["path"] == "/support/send")["body"]
+    assert sent["to"] == "anna@example.com" and sent["body"] == result.final_response
+
+
+async def test_a_learner_graph_runs_with_its_own_inputs(fresh):
+    class Echo(TypedDict, total=False):
+        customer_message: Required[str]
+        shout: str
+
+    wf = Workflow("echo", Echo)
+    wf.add(
+        FunctionNode(
+            "shout",
+            lambda s: {"shout": s["customer_message"].upper()},
+            reads=["customer_message"],
+            writes=["shout"],
+        )
+    )
+    wf.edge(START, "shout")
+    by_text = await arun("hello", workflow=wf, mock_url=fresh.url)
+    by_inputs = await arun({"customer_message": "hi"}, workflow=wf, mock_url=fresh.url)
+    assert by_text.inputs == {"customer_message": "hello"} and by_text.state["shout"] == "HELLO"
+    assert by_inputs.state["shout"] == "HI"
+
+
+@pytest.mark.parametrize("message", ["", "   \n ", "\u200b\u200b", "x" * (MAX_MESSAGE_CHARS + 1)])
+async def test_empty_invisible_or_huge_message_is_refused_before_any_call(fresh, message):
+    with pytest.raises(InvalidInputError) as info:
+        await arun(message, mock_url=fresh.url)
+    assert info.value.field == "message"
+    assert fresh.requests() == []
+
+
+async def test_server_down_fails_the_run_naming_the_node_the_cause_and_the_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    trace = await arun("Where is my parcel?", mock_url=f"http://127.0.0.1:{port}", check=False)
+    assert trace.status == "failed"
+    assert "APIConnectionError talking to http://127.0.0.1:" in trace.error
+    assert "(after 3 attempts)" in trace.error
+
+
+async def test_junk_from_the_model_is_retried_then_fails_clearly(fresh):
+    fresh.configure(fault_rate=1.0, fault_kinds=["malformed"], fault_seed=1)
+    trace = await arun("Where is my parcel?", mock_url=fresh.url, check=False)
+    assert trace.status == "failed" and "is not a valid" in trace.error
+
+
+async def test_transient_429s_are_retried_and_counted(fresh):
+    fresh.configure(fault_rate=1.0, fault_kinds=["429"], fault_limit=2)  # the first two calls
+    trace = await arun("Hi, how do I change my password? Thanks!", mock_url=fresh.url)
+    metrics = compute_metrics(trace)
+    assert trace.status == "completed" and metrics["summary"]["retries"] == 2
+    llm_posts = [r for r in fresh.requests() if r["path"] == "/v1/chat/completions"]
+    assert [r["status"] for r in llm_posts[:2]] == [429, 429]
+    assert metrics["ai"]["requests"] == len(llm_posts)
+
+
+async def test_metrics_add_up(fresh):
+    trace = await arun("Hi, when does my order #50422 arrive? Thanks, Anna", mock_url=fresh.url)
+    m = compute_metrics(trace)
+    llm_runs = [r for r in trace.node_runs if r.kind == "llm" and r.status == "completed"]
+    assert m["ai"]["total_tokens"] == sum(r.usage["total_tokens"] for r in llm_runs)
+    assert m["ai"]["total_tokens"] == m["ai"]["prompt_tokens"] + m["ai"]["completion_tokens"]
+    assert m["summary"]["node_executions"] == sum(r.status != "skipped" for r in trace.node_runs)
+    assert m["ai"]["cost_usd"] == pytest.approx(sum(r.usage["cost_usd"] for r in llm_runs))
+    assert m["ai"]["models"] == ["support-kit-offline-1"]
+
+
+async def test_sync_run_works_inside_a_running_loop_like_a_notebook_cell(fresh):
+    trace = run("Hi, when will order #50422 arrive? Thanks, Anna", mock_url=fresh.url)
+    again = await arun("Hi, when will order #50422 arrive? Thanks, Anna", mock_url=fresh.url)
+    assert trace.status == again.status == "completed"
+    assert again.state["final_response"] == trace.state["final_response"]
+
+
+def test_the_local_mock_is_started_once_per_process():
+    first = kit.local_mock()
+    assert kit.local_mock() is first and first.running
+
+
+def test_connecting_to_no_server_says_what_to_do():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ConnectionError, match="Start it with `python -m mock_server`"):
+        kit.connect_mock(f"http://127.0.0.1:{port}")
