@@ -114,7 +114,21 @@ class SupportApp:
         self.events: list[tuple[str, str]] = []
         self._live: Trace | None = None  # the running trace, redrawn at most every REDRAW_S
         self._redraw: asyncio.TimerHandle | None = None
+        self._build_inputs()
+        self._build_outputs()
+        self.widget = w.VBox(
+            [
+                w.HTML("<h3 style='margin:4px 0'>AI customer-support workflow</h3>"),
+                self.picker,
+                self.message,
+                w.HBox([self.email, self.button]),
+                self.status,
+                w.HBox([self.graph_box, self.tabs], layout=w.Layout(align_items="flex-start")),
+            ]
+        )
+        self._draw(None)
 
+    def _build_inputs(self) -> None:
         self.picker = w.Dropdown(
             options=[("Pick an example…", "")]
             + [(e["title"], e["message"]) for e in self.examples],
@@ -129,6 +143,10 @@ class SupportApp:
         )
         self.email = w.Text(placeholder="customer@example.com", description="Email")
         self.button = w.Button(description="Run workflow", button_style="primary", icon="play")
+        self.picker.observe(self._pick, names="value")
+        self.button.on_click(self._clicked)
+
+    def _build_outputs(self) -> None:
         self.status = w.HTML("Ready.")
         self.dag = w.HTML()
         self.reply = w.HTML("<i>The reply appears here after a run.</i>")
@@ -139,23 +157,10 @@ class SupportApp:
         for index, title in enumerate(("Reply", "Nodes", "Metrics", "Timeline")):
             self.tabs.set_title(index, title)
 
-        self.picker.observe(self._pick, names="value")
-        self.button.on_click(self._clicked)
-        graph_box = w.Box(
+        self.graph_box = w.Box(
             [self.dag], layout=w.Layout(width="46%", max_height="760px", overflow="auto")
         )
         self.tabs.layout = w.Layout(width="54%")
-        self.widget = w.VBox(
-            [
-                w.HTML("<h3 style='margin:4px 0'>AI customer-support workflow</h3>"),
-                self.picker,
-                self.message,
-                w.HBox([self.email, self.button]),
-                self.status,
-                w.HBox([graph_box, self.tabs], layout=w.Layout(align_items="flex-start")),
-            ]
-        )
-        self._draw(None)
 
     # -- display ----------------------------------------------------------------------
 

@@ -232,37 +232,42 @@ def evaluate(
             for index, (result, row) in enumerate(zip(results, labels, strict=True))
             if row.get(label_key) is not None
         ]
-        seen = {name for expected, predicted, _, _ in pairs for name in (expected, predicted)}
-        classes = [_class_name(k) for k in known]
-        classes += sorted(seen - set(classes))
-        confusion = {e: dict.fromkeys(classes, 0) for e in classes}
-        for expected, predicted, _, _ in pairs:
-            confusion[expected][predicted] += 1
-        correct = sum(confusion[c][c] for c in classes)
-        per_class = {}
-        for c in classes:
-            support = sum(confusion[c].values())
-            predicted_as = sum(confusion[e][c] for e in classes)
-            per_class[c] = {
-                "support": support,
-                "predicted": predicted_as,
-                "correct": confusion[c][c],
-                "precision": _ratio(confusion[c][c], predicted_as),
-                "recall": _ratio(confusion[c][c], support),
-            }
-        report["fields"][field] = {
-            "scored": len(pairs),
-            "correct": correct,
-            "accuracy": _ratio(correct, len(pairs)),
-            "classes": per_class,
-            "confusion": confusion,
-            "errors": [
-                {"index": i, "id": row.get("id"), "expected": e, "predicted": p}
-                for e, p, i, row in pairs
-                if e != p
-            ],
-        }
+        report["fields"][field] = _score(pairs, [_class_name(k) for k in known])
     return report
+
+
+def _score(pairs: list[tuple[str, str, int, Mapping[str, Any]]], known: list[str]) -> dict:
+    """Accuracy, per-class precision and recall, the confusion matrix and the errors of
+    (expected, predicted, index, row) pairs; ``known`` classes come first, in order."""
+    seen = {name for expected, predicted, _, _ in pairs for name in (expected, predicted)}
+    classes = known + sorted(seen - set(known))
+    confusion = {e: dict.fromkeys(classes, 0) for e in classes}
+    for expected, predicted, _, _ in pairs:
+        confusion[expected][predicted] += 1
+    correct = sum(confusion[c][c] for c in classes)
+    per_class = {}
+    for c in classes:
+        support = sum(confusion[c].values())
+        predicted_as = sum(confusion[e][c] for e in classes)
+        per_class[c] = {
+            "support": support,
+            "predicted": predicted_as,
+            "correct": confusion[c][c],
+            "precision": _ratio(confusion[c][c], predicted_as),
+            "recall": _ratio(confusion[c][c], support),
+        }
+    return {
+        "scored": len(pairs),
+        "correct": correct,
+        "accuracy": _ratio(correct, len(pairs)),
+        "classes": per_class,
+        "confusion": confusion,
+        "errors": [
+            {"index": i, "id": row.get("id"), "expected": e, "predicted": p}
+            for e, p, i, row in pairs
+            if e != p
+        ],
+    }
 
 
 def format_evaluation(report: Mapping[str, Any]) -> str:

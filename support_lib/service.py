@@ -113,6 +113,14 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return _error(422, "; ".join(problems), fields[0] if len(fields) == 1 else None)
 
 
+async def _limit_body(request: Request, call_next: Any) -> Response:
+    """413 for a body announced as too big, before reading it."""
+    size = request.headers.get("content-length", "0")
+    if size.isdigit() and int(size) > MAX_BODY_BYTES:
+        return _error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KiB")
+    return await call_next(request)
+
+
 def create_service_app(mock_url: str | None = None, *, max_runs: int = MAX_STORED_RUNS) -> FastAPI:
     """The webhook app. ``mock_url``: the support APIs (and the offline model) to use; by
     default this process's mock server (``support_lib.kit.local_mock()``)."""
@@ -127,12 +135,7 @@ def create_service_app(mock_url: str | None = None, *, max_runs: int = MAX_STORE
     app.state.mock_url = mock_url
     app.add_exception_handler(RequestValidationError, _invalid_request)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Response:
-        size = request.headers.get("content-length", "0")
-        if size.isdigit() and int(size) > MAX_BODY_BYTES:
-            return _error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KiB")
-        return await call_next(request)
+    app.middleware("http")(_limit_body)
 
     @app.post("/api/support/incoming", response_model=RunSummary)
     async def incoming(body: IncomingMessage) -> JSONResponse:
