@@ -1,6 +1,7 @@
-"""Command line: run the workflow once and print the Go demo's report (or the trace as JSON).
+"""Command line: run the workflow once and print its report (or the trace as JSON).
 
     python -m support_lib --message "My parcel is late" [--email a@b.c] [--json]
+    python -m support_lib doctor      # will the kit work here? (exit 0 only if so)
 
 Without ``--mock-url`` it starts the kit's mock server itself on a free port. Errors end
 with one readable paragraph and exit code 1 (2 for bad arguments), never a traceback.
@@ -41,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # never a UnicodeEncodeError on a strict console
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["doctor"]:
+        from .doctor import main as doctor
+
+        return doctor()
     args = parse_args(argv)
     from .inputs import InvalidInputError, make_inputs
 
