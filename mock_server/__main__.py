@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from typing import Any
 
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             if state == "kit":
                 print(f"A kit mock server is already running at {_url(args.host, args.port)}.")
             else:
-                print(_port_in_use_message(args.port), file=sys.stderr)
+                print(_port_in_use_message(args.port, args.host), file=sys.stderr)
             return 1
     try:
         app = create_app(
@@ -102,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=1,
+    )
+    # Requests still waiting at Ctrl+C get a 503 (errors.pause); uvicorn's note that it
+    # cancelled them is noise on a learner's console.
+    logging.getLogger("uvicorn.error").addFilter(
+        lambda record: "graceful shutdown exceeded" not in record.getMessage()
     )
     try:
         status = asyncio.run(_serve(uvicorn.Server(config), app.state.store.path))

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import openai_compat, support_api
 from .constants import MAX_BODY_BYTES, OFFLINE_MODEL_NAME, SERVICE_NAME, SERVICE_VERSION
-from .errors import error_response
+from .errors import error_response, pause, shutting_down
 from .knobs import Controls, Knobs
 from .request_log import RequestLog, mask_authorization
 from .store import QueryError, Store
@@ -65,6 +65,7 @@ def create_app(
     app.state.store = store
     app.state.controls = controls
     app.state.request_log = RequestLog(on_entry=on_request)
+    app.state.in_flight = 0  # requests being answered now (GET /_info shows it)
 
     app.middleware("http")(_middleware)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
@@ -90,6 +91,15 @@ def _is_kit_route(path: str) -> bool:
 
 
 async def _middleware(request: Request, call_next: CallNext) -> Response:
+    counted = not _is_kit_route(request.url.path)
+    request.app.state.in_flight += counted
+    try:
+        return await _answer(request, call_next)
+    finally:
+        request.app.state.in_flight -= counted
+
+
+async def _answer(request: Request, call_next: CallNext) -> Response:
     started = time.perf_counter()
     body: bytes | None = None
     try:
@@ -145,8 +155,8 @@ async def _apply_knobs(request: Request, call_next: CallNext) -> Response:
     controls: Controls = request.app.state.controls
     knobs = controls.knobs
     path = request.url.path
-    if path.startswith("/v1") and knobs.latency_ms:
-        await asyncio.sleep(knobs.latency_ms / 1000)  # never time.sleep: it would block the loop
+    if path.startswith("/v1") and knobs.latency_ms and not await pause(knobs.latency_ms / 1000):
+        return shutting_down()  # (never time.sleep: it would block the loop)
 
     fault = None if _is_kit_route(path) else controls.next_fault(path)
     request.state.fault = fault  # the chat route reads it to produce malformed output
@@ -162,7 +172,8 @@ async def _apply_knobs(request: Request, call_next: CallNext) -> Response:
     if fault == "500":
         return _fail(request, 500, f"The server had an error processing your request {note}.")
     if fault == "timeout":
-        await asyncio.sleep(knobs.timeout_s)  # the client's own timeout should fire first
+        if not await pause(knobs.timeout_s):  # the client's own timeout should fire first
+            return shutting_down()
         return _fail(request, 504, f"No answer for {knobs.timeout_s} s {note}.")
 
     response = await call_next(request)
@@ -298,6 +309,7 @@ async def info(request: Request) -> dict[str, Any]:
         "model": OFFLINE_MODEL_NAME,
         "db_path": request.app.state.store.path,
         "config": request.app.state.controls.knobs.model_dump(),
+        "in_flight": request.app.state.in_flight,
     }
 
 

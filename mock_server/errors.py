@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from fastapi.responses import JSONResponse
@@ -41,3 +42,18 @@ def error_response(
         }
     }
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+async def pause(seconds: float) -> bool:
+    """Wait (a lesson knob's delay); False when the server is shutting down and cancels
+    the request (Ctrl+C). The caller then answers 503 and ends quietly, instead of the
+    cancellation reaching uvicorn, which would print a traceback on the console."""
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        return False
+    return True
+
+
+def shutting_down() -> JSONResponse:
+    return error_response(503, "The mock server is shutting down; try again when it is back.")

@@ -11,7 +11,6 @@ Same request, same bytes: `id` and `created` are derived from a hash of the requ
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import hashlib
 import json
@@ -25,7 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .constants import OFFLINE_MODEL_NAME
-from .errors import error_response
+from .errors import error_response, pause, shutting_down
 from .offline_model import answer
 
 router = APIRouter(prefix="/v1")
@@ -192,8 +191,8 @@ async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse 
         )
         return StreamingResponse(events, media_type="text/event-stream")
 
-    if per_token_ms:
-        await asyncio.sleep(per_token_ms * len(tokens) / 1000)
+    if per_token_ms and not await pause(per_token_ms * len(tokens) / 1000):
+        return shutting_down()
     message = {"role": "assistant", "content": content, "refusal": None}
     choice = {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
     return JSONResponse({**head, "choices": [choice], "usage": usage})
@@ -225,8 +224,8 @@ async def _stream(
     decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
     for start in range(0, len(tokens), TOKENS_PER_STREAM_CHUNK):
         piece = tokens[start : start + TOKENS_PER_STREAM_CHUNK]
-        if per_token_ms:
-            await asyncio.sleep(per_token_ms * len(piece) / 1000)
+        if per_token_ms and not await pause(per_token_ms * len(piece) / 1000):
+            return  # the server is shutting down: end the stream quietly
         text = decoder.decode(encoding().decode_bytes(piece))
         if text:
             yield chunk({"content": text})

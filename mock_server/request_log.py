@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from support_lib.terminal import terminal_safe
+
 MAX_ENTRIES = 5000  # oldest entries are dropped beyond this, so memory stays bounded
 
 
@@ -78,6 +80,7 @@ def format_request_log(entries: Iterable[dict[str, Any]]) -> str:
     """Render entries in the Go demo's style (one header line, a few indented fields).
 
     Durations are left out on purpose: notebook outputs should not change run to run.
+    Control characters a client sent are shown as escapes (never sent to the terminal).
     """
     lines: list[str] = []
     for entry in entries:
@@ -91,4 +94,4 @@ def format_request_log(entries: Iterable[dict[str, Any]]) -> str:
             lines.append(f"   Body: {_short(entry['body'])}")
         result = f" {entry['result']}" if entry.get("result") else ""
         lines.append(f"   → {entry['status']}{result}")
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))

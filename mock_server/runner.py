@@ -65,11 +65,17 @@ def probe_port(host: str, port: int) -> Literal["free", "kit", "other"]:
     return "other"
 
 
-def _port_in_use_message(port: int) -> str:
+def _port_in_use_message(port: int, host: str = DEFAULT_HOST) -> str:
+    """Why ``port`` cannot be used, and what to do; says whose it is when it is the kit's."""
+    if probe_port(host, port) == "kit":
+        who = f"the support kit's own mock server is already running at {_url(host, port)}"
+        use = "use it (e.g. --mock-url), stop it, "
+    else:
+        who = "another program (not the support kit's mock server) is using it"
+        use = "stop that program, "
     return (
-        f"Port {port} is in use by another program, not the support kit's mock server. "
-        f"Stop that program, pick another port (e.g. {port + 1}), "
-        "or use port 0 to get a free one (start_server(port=0) / --port 0)."
+        f"Port {port} is taken: {who}. To go on, {use}pick another port (e.g. {port + 1}), "
+        "or use port 0 to get a free one."
     )
 
 
@@ -164,8 +170,7 @@ def serve_in_thread(
         if not thread.is_alive():
             if port:
                 raise PortInUseError(
-                    f"The {name} could not bind port {port} (see the error above). "
-                    + _port_in_use_message(port)
+                    f"The {name} could not start. " + _port_in_use_message(port, host)
                 )
             raise RuntimeError(f"The {name} thread stopped during start-up (see above).")
         if time.monotonic() > deadline:

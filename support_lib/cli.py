@@ -108,7 +108,8 @@ def _explain(exc: Exception) -> str:
 
 def _print(trace: Any, requests: list[dict[str, Any]], as_json: bool) -> None:
     from .metrics import compute_metrics
-    from .report import format_report, terminal_safe
+    from .report import format_report
+    from .terminal import terminal_safe
 
     if not as_json:
         print(terminal_safe(format_report(trace, header=False)))

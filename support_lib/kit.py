@@ -38,6 +38,7 @@ __all__ = [
     "local_mock",
     "make_inputs",
     "open_deps",
+    "port_problem",
     "run",
     "serve_app",
     "start_mock",
@@ -82,6 +83,15 @@ def connect_mock(url: str) -> MockServer:
             "`python -m mock_server`, or leave out the URL and the kit starts one itself."
         )
     return server
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why ``port`` cannot be served on (whose it is, what to do), or None when it is free."""
+    from mock_server.runner import _port_in_use_message, probe_port
+
+    if port == 0 or probe_port(host, port) == "free":
+        return None
+    return _port_in_use_message(port, host)
 
 
 def serve_app(app: Any, host: str, port: int, name: str) -> Any:

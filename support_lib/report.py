@@ -7,7 +7,6 @@ notebooks call the same functions, so the lesson and the terminal show the same 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from .engine import Trace
@@ -141,13 +140,3 @@ def format_report(trace: Trace, *, message: str | None = None, header: bool = Tr
     ]
     body = [format_results(trace), format_metrics(compute_metrics(trace))]
     return "\n".join(head) + "\n" + "\n".join(body) + "\n"
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def terminal_safe(text: str) -> str:
-    """Text with control characters shown as escapes (``\\x1b``), for printing to a
-    terminal: customer text must not be able to move the cursor, clear the screen or set
-    the window title. Newlines and tabs stay."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

@@ -26,10 +26,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .engine import Trace
 from .inputs import MAX_MESSAGE_CHARS, check_email, check_message, check_ticket_id
-from .kit import arun, local_mock, serve_app
+from .kit import arun, local_mock, port_problem, serve_app
 from .workflow import SupportResult
 
 SERVICE_NAME = "support-workflow-service"
@@ -108,9 +109,21 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
             continue
         loc = [str(part) for part in error.get("loc", ()) if part != "body"]
         text = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if not loc and error.get("type") in ("model_attributes_type", "dict_type"):
+            text = 'it must be a JSON object such as {"message": "..."}'
         problems.append(f"{'.'.join(loc) or 'body'}: {text}")
         fields.append(".".join(loc) or None)
     return _error(422, "; ".join(problems), fields[0] if len(fields) == 1 else None)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every other HTTP error (a body that is not UTF-8, an unknown path, a wrong method) in
+    the same shape as the validation errors."""
+    assert isinstance(exc, StarletteHTTPException)
+    detail = str(exc.detail)
+    if exc.status_code == 400 and "parsing the body" in detail:
+        return _error(400, "the body cannot be read: send JSON encoded as UTF-8")
+    return _error(exc.status_code, detail)
 
 
 async def _limit_body(request: Request, call_next: Any) -> Response:
@@ -134,6 +147,7 @@ def create_service_app(mock_url: str | None = None, *, max_runs: int = MAX_STORE
     app.state.runs = runs
     app.state.mock_url = mock_url
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
 
     app.middleware("http")(_limit_body)
 
@@ -217,8 +231,16 @@ def main(argv: list[str] | None = None) -> int:
         "--mock-url", default=None, help="a running mock server (default: start one in-process)"
     )
     args = parser.parse_args(argv)
-    app = create_service_app(args.mock_url)
-    running = serve_app(app, args.host, args.port, name="support-service")
+    problem = port_problem(args.host, args.port)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    try:
+        app = create_service_app(args.mock_url)
+        running = serve_app(app, args.host, args.port, name="support-service")
+    except (RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(
         f"Support workflow service at {running.url} (POST /api/support/incoming; support "
         f"APIs at {app.state.mock_url}). Press Ctrl+C to stop it.",
@@ -228,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         running.thread.join()
     except KeyboardInterrupt:
         running.stop()
+        print("Service stopped.", flush=True)
     return 0
 
 
