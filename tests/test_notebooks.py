@@ -37,7 +37,9 @@ def load(path: Path) -> nbformat.NotebookNode:
 def ignored_cells(nb: nbformat.NotebookNode) -> list[int]:
     """Code cells (1-based) that nbval does not compare: tagged ``nbval-ignore-output``."""
     code = [c for c in nb.cells if c.cell_type == "code"]
-    return [i + 1 for i, c in enumerate(code) if "nbval-ignore-output" in c.metadata.get("tags", [])]
+    return [
+        i + 1 for i, c in enumerate(code) if "nbval-ignore-output" in c.metadata.get("tags", [])
+    ]
 
 
 def test_every_lesson_is_there_in_order():
