@@ -27,7 +27,7 @@ from . import openai_compat, support_api
 from .constants import MAX_BODY_BYTES, OFFLINE_MODEL_NAME, SERVICE_NAME, SERVICE_VERSION
 from .errors import error_response, pause, shutting_down
 from .knobs import Controls, Knobs
-from .request_log import RequestLog, mask_authorization
+from .request_log import RequestLog, mask_authorization, utc_now_iso
 from .store import QueryError, Store
 
 # Not recorded in the request log: the kit's own plumbing and the API docs.
@@ -66,6 +66,7 @@ def create_app(
     app.state.controls = controls
     app.state.request_log = RequestLog(on_entry=on_request)
     app.state.in_flight = 0  # requests being answered now (GET /_info shows it)
+    app.state.idempotency_locks = {}
 
     app.middleware("http")(_middleware)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
@@ -176,10 +177,35 @@ async def _apply_knobs(request: Request, call_next: CallNext) -> Response:
             return shutting_down()
         return _fail(request, 504, f"No answer for {knobs.timeout_s} s {note}.")
 
-    response = await call_next(request)
+    response = await _once_per_key(request, call_next)
     if fault == "malformed" and path != "/v1/chat/completions" and response.status_code < 300:
         response = await _cut_in_half(response)
         request.state.log_result = f"malformed body {note}"
+    return response
+
+
+async def _once_per_key(request: Request, call_next: CallNext) -> Response:
+    """A POST with an ``Idempotency-Key`` header is done once: a repeat (a retry, a resumed
+    run) gets the first answer again and changes nothing. The key lives in the database,
+    so it holds across restarts of a server with a database file."""
+    key = request.headers.get("idempotency-key")
+    if request.method != "POST" or not key or request.url.path.startswith("/v1"):
+        return await call_next(request)
+    store, locks = request.app.state.store, request.app.state.idempotency_locks
+    full_key = f"{request.url.path} {key}"
+    async with locks.setdefault(full_key, asyncio.Lock()):  # two at once: one does it
+        remembered = store.recall(full_key)
+        if remembered:
+            status, answer = remembered
+            request.state.log_result = f"replayed: this Idempotency-Key was seen before ({key})"
+            headers = {"idempotent-replayed": "true"}
+            return Response(answer, status, headers, media_type="application/json")
+        response = await call_next(request)
+        if response.status_code < 300:
+            answer = b"".join([part async for part in response.body_iterator])
+            store.remember(full_key, response.status_code, answer, utc_now_iso())
+            response = Response(answer, response.status_code, media_type="application/json")
+    locks.pop(full_key, None)  # later repeats find the answer in the database
     return response
 
 

@@ -53,8 +53,14 @@ CREATE TABLE IF NOT EXISTS analytics_logs (
     logged_at        TEXT NOT NULL,
     body             TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS idempotency (
+    key        TEXT PRIMARY KEY,         -- the request's path + its Idempotency-Key header
+    status     INTEGER NOT NULL,
+    answer     TEXT NOT NULL,            -- the JSON answered the first time
+    created_at TEXT NOT NULL
+);
 """
-TABLES = ("escalations", "sent_messages", "analytics_logs")
+TABLES = ("escalations", "sent_messages", "analytics_logs", "idempotency")
 
 # Only statements that read may go through `query` (PRAGMA is out: it could switch
 # query_only off again).
@@ -119,6 +125,22 @@ class Store:
                 raise QueryError(f"SQLite error: {exc}") from exc
             finally:
                 self._conn.execute("PRAGMA query_only = OFF")
+
+    def recall(self, key: str) -> tuple[int, bytes] | None:
+        """The answer first given to a request with this idempotency key, if any."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT status, answer FROM idempotency WHERE key = ?", (key,)
+            ).fetchone()
+        return (row[0], row[1].encode()) if row else None
+
+    def remember(self, key: str, status: int, answer: bytes, at: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO idempotency (key, status, answer, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (key, status, answer.decode(), at),
+            )
 
     def clear(self) -> None:
         """Delete every row (used by `POST /_reset`)."""

@@ -42,7 +42,9 @@ class HTTPNode(Node[HasHTTP]):
     """``method path`` against the run's API base URL; the JSON reply goes to ``writes[0]``.
 
     ``auth=True`` adds ``Authorization: Bearer <deps.api_token>`` (shown as ``***`` in
-    the trace).
+    the trace). A node with an ``effect`` ("sent", "logged"...) sends an
+    ``Idempotency-Key`` that stays the same across retries and resumed runs, so a service
+    that honours it (the kit's mock does) performs the effect once.
     """
 
     kind = "http"
@@ -75,8 +77,9 @@ class HTTPNode(Node[HasHTTP]):
         values = {**inputs, RUN_VALUES: {"id": ctx.run_id, "elapsed_ms": ctx.elapsed_ms()}}
         url = deps.api_base_url.rstrip("/") + render_text(self.path, values, escape=path_segment)
         body = render_value(self.body, values) if self.body is not None else None
-        headers = {"Authorization": f"Bearer {deps.api_token}"} if self.auth else {}
-        shown_headers = {"Authorization": "Bearer ***"} if self.auth else {}
+        once = {"Idempotency-Key": ctx.idempotency_key} if self.effect else {}
+        headers = {**once, **({"Authorization": f"Bearer {deps.api_token}"} if self.auth else {})}
+        shown_headers = {**once, **({"Authorization": "Bearer ***"} if self.auth else {})}
         ctx.record_inputs(method=self.method, url=url, headers=shown_headers, body=body)
         try:
             response = await deps.http.request(self.method, url, json=body, headers=headers)

@@ -22,7 +22,8 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from .engine import Observer, Trace, Workflow
+from .engine import Observer, ResumeError, Trace, Workflow
+from .engine.nodes import NO_ANSWER
 from .inputs import InvalidInputError, make_inputs
 from .llm import Backend, ChatModel, OpenAIModel, resolve_backend
 from .workflow import DEFAULT_MESSAGE, SupportDeps, build_workflow
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "InvalidInputError",
+    "aresume",
     "arun",
     "connect_mock",
     "local_mock",
@@ -43,6 +45,7 @@ __all__ = [
     "serve_app",
     "start_mock",
     "standard_workflow",
+    "workflow_of",
 ]
 
 HTTP_TIMEOUT_S = 15.0
@@ -170,6 +173,34 @@ async def arun(
         if isinstance(deps.llm, OpenAIModel):
             trace.meta["backend"] = deps.llm.backend.describe()
     return trace.raise_for_status() if check else trace
+
+
+def workflow_of(trace: Trace) -> Workflow:
+    """The standard workflow variant that made ``trace`` (for resuming it)."""
+    for regenerations in range(6):
+        for escalation in ("llm", "rules"):
+            candidate = standard_workflow(regenerations, escalation)  # type: ignore[arg-type]
+            if candidate.compile().description == trace.graph:
+                return candidate
+    raise ResumeError(f"run {trace.run_id} was not made by the standard workflow: pass workflow=")
+
+
+async def aresume(
+    trace: Trace,
+    answer: Any = NO_ANSWER,
+    *,
+    workflow: Workflow | None = None,
+    mock_url: str | None = None,
+    backend: Backend | None = None,
+    llm: ChatModel | None = None,
+    observers: Iterable[Observer] = (),
+    check: bool = True,
+) -> Trace:
+    """Carry on a run that stopped (waiting for a person, or failed) with fresh services:
+    what it already did is not done again (see ``Workflow.aresume``)."""
+    wf = workflow or workflow_of(trace)
+    async with open_deps(mock_url or local_mock().url, backend, llm) as deps:
+        return await wf.aresume(trace, answer=answer, deps=deps, observers=observers, check=check)
 
 
 def run(message: str | Mapping[str, Any] = DEFAULT_MESSAGE, **kwargs: Any) -> Trace:

@@ -58,7 +58,7 @@ PRICES: dict[str, Price] = {
     "gpt-4.1-nano": Price(0.10, 0.40),
     "gpt-4o": Price(2.50, 10.00),
     "gpt-4o-mini": Price(0.15, 0.60),
-    "gpt-4": Price(30.00, 60.00, "the Go demo priced every call like this"),
+    "gpt-4": Price(30.00, 60.00, "a flat GPT-4 price for every call (the original demo's)"),
     OFFLINE_MODEL: Price(0.40, 1.60, "illustrative: priced like gpt-4.1-mini"),
 }
 """Known prices; a dated model name (``gpt-4.1-mini-2025-04-14``) uses its family's price.

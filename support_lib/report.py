@@ -80,6 +80,14 @@ def format_results(trace: Trace) -> str:
         out += ["📅 FOLLOW-UP PLAN", _model(result.follow_up), ""]
     if trace.status == "failed":
         out += ["❌ RUN FAILED", trace.error or "unknown error", ""]
+    if result.outstanding:
+        done = ", ".join(result.effects)
+        out += [
+            "⚠️ UNFINISHED",
+            f"Already done: {done}. Still to do: {', '.join(result.outstanding)}. Resuming "
+            "the run finishes it without repeating what was done.",
+            "",
+        ]
     return "\n".join(out)
 
 

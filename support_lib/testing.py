@@ -167,12 +167,29 @@ class FakeSupportAPI:
             k: list(v) if isinstance(v, list) else v for k, v in (failures or {}).items()
         }
         self.requests: list[tuple[str, str, Any]] = []
+        self.answered: dict[tuple[str, str], Any] = {}  # (path, idempotency key) -> answer
         self._ids = itertools.count(1)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request (the transport calls this); an ``Idempotency-Key`` seen
+        before on the same path gets its first answer again, as a real service would."""
         path = request.url.path
         body = json.loads(request.content) if request.content else None
         self.requests.append((request.method, path, body))
+        key = request.headers.get("idempotency-key")
+        if key and (path, key) in self.answered:
+            return httpx.Response(200, json=self.answered[(path, key)])
+        response = self._answer(path)
+        if key and response.status_code < 300:
+            self.answered[(path, key)] = response.json()
+        return response
+
+    def performed(self, path: str) -> int:
+        """How many times the effect behind ``path`` really happened: the distinct
+        idempotency keys it answered (a repeat of a key is not a second effect)."""
+        return sum(p == path for p, _ in self.answered)
+
+    def _answer(self, path: str) -> httpx.Response:
         for prefix, status in self.failures.items():
             if path.startswith(prefix):
                 code = status.pop(0) if isinstance(status, list) and status else status

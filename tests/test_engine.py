@@ -277,7 +277,9 @@ async def test_an_undeclared_read_is_an_error_naming_node_and_key(peek):
     wf.edge(START, "first").edge("first", "second")
     trace = await wf.arun({"x": 1}, check=False)
     assert trace.status == "failed"
-    assert "node 'second' failed: read 'n', which it does not declare" in trace.error
+    assert "node 'second' failed: read 'n': it is a key of the state, but not one this node" in (
+        trace.error
+    )
     assert "Add 'n' to the node's reads" in trace.error
 
 
@@ -289,6 +291,12 @@ async def test_a_declared_write_that_is_not_returned_is_blamed_on_the_producer()
     trace = await wf.arun({"x": 1}, check=False)
     assert trace.error == "node 'producer' failed: declares writes it did not return: ['b']"
     assert trace.status_of("consumer") == "pending"  # never started
+
+
+async def test_reading_a_key_the_state_does_not_have_suggests_the_right_name():
+    wf = one_node(lambda s: {"v": s["xx"]}, reads=["x"], writes=["v"])
+    trace = await wf.arun({"x": 0}, check=False)
+    assert "read 'xx': no such key in the state (did you mean 'x'?)" in trace.error
 
 
 async def test_an_undeclared_write_is_an_error():
@@ -428,8 +436,8 @@ def test_build_time_errors_name_the_problem(build, message):
 @pytest.mark.parametrize(
     ("node", "message"),
     [
-        (dict(reads=["mesage"]), "node 'a' reads 'mesage' is not a key of S"),
-        (dict(writes=["nn"]), "node 'a' writes 'nn' is not a key of S (did you mean 'n'?)"),
+        (dict(reads=["mesage"]), "node 'a' reads 'mesage', which is not a key of S: add it"),
+        (dict(writes=["nn"]), "node 'a' writes 'nn', which is not a key of S (did you mean 'n'?)"),
         (dict(reads=["n"]), "reads 'n', but no node writes it and it is not a workflow input (x)"),
         (dict(reads=["x"], defaults={"x": "many"}), "the default for 'x' ('many') is not valid"),
     ],

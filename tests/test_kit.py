@@ -167,3 +167,20 @@ def test_connecting_to_no_server_says_what_to_do():
         port = sock.getsockname()[1]
     with pytest.raises(ConnectionError, match="Start it with `python -m mock_server`"):
         kit.connect_mock(f"http://127.0.0.1:{port}")
+
+
+async def test_a_run_that_failed_after_the_send_is_finished_by_resuming_it(fresh):
+    fresh.configure(fault_rate=1.0, fault_kinds=["500"], fault_paths=["/analytics"], fault_limit=3)
+    trace = await arun(
+        "Hi, when will order #50422 arrive? Thanks, Anna", mock_url=fresh.url, check=False
+    )
+    result = SupportResult.from_trace(trace)
+    assert trace.status == "failed" and result.effects == ["sent"]
+    assert result.outstanding == ["logged"]
+    await kit.aresume(trace, mock_url=fresh.url)
+    assert trace.status == "completed"
+    counts = fresh.query(
+        "SELECT (SELECT COUNT(*) FROM sent_messages) AS sent, "
+        "(SELECT COUNT(*) FROM analytics_logs) AS logged"
+    )
+    assert counts == [{"sent": 1, "logged": 1}]

@@ -579,3 +579,44 @@ def test_cli_server_is_reused_and_prints_the_log(
         f"   → 200 {status_for('12345')}",
     ]
     assert lines[-1] == "Mock server stopped."
+
+
+# ---- idempotency ----
+
+
+def test_a_repeated_idempotency_key_gets_the_first_answer_and_changes_nothing(
+    server: MockServer, http: httpx.Client
+) -> None:
+    body = {"to": "a@b.co", "subject": "Re: hi", "body": "Hello", "ticket_id": "T-9"}
+    key = {"Idempotency-Key": "run-1/send_response/0"}
+    first = http.post("/support/send", json=body, headers=key)
+    again = http.post("/support/send", json=body, headers=key)
+    other = http.post("/support/send", json=body, headers={"Idempotency-Key": "run-2/send/0"})
+    assert first.json() == again.json() and again.headers["idempotent-replayed"] == "true"
+    assert other.json()["message_id"] != first.json()["message_id"]
+    assert server.query("SELECT COUNT(*) AS n FROM sent_messages")[0]["n"] == 2
+    assert "replayed" in server.requests()[1]["result"]
+
+
+async def test_two_requests_with_one_key_at_once_do_the_effect_once(server: MockServer) -> None:
+    body = {"inquiry_type": "billing", "escalated": True}
+    key = {"Idempotency-Key": "run-3/log_interaction/0"}
+    async with httpx.AsyncClient(base_url=server.url, trust_env=False) as client:
+        answers = await asyncio.gather(
+            *(client.post("/analytics/log", json=body, headers=key) for _ in range(5))
+        )
+    assert len({a.json()["log_id"] for a in answers}) == 1
+    assert server.query("SELECT COUNT(*) AS n FROM analytics_logs")[0]["n"] == 1
+
+
+def test_idempotency_keys_survive_a_restart_of_a_server_with_a_database_file(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "keys.sqlite3")
+    key = {"Idempotency-Key": "run-4/escalate_to_human/0"}
+    with start_server(port=0, db_path=db) as first:
+        ticket = httpx.post(f"{first.url}/support/escalate", json={"message": "x"}, headers=key)
+    with start_server(port=0, db_path=db) as second:
+        again = httpx.post(f"{second.url}/support/escalate", json={"message": "x"}, headers=key)
+        assert again.json() == ticket.json()
+        assert second.query("SELECT COUNT(*) AS n FROM escalations")[0]["n"] == 1

@@ -234,6 +234,49 @@ async def test_a_support_api_that_keeps_failing_fails_the_run_at_its_node():
     assert api.paths().count("/support/send") == 3
 
 
+AFTER_THE_SEND = [
+    ("generate_follow_up", {"generate_follow_up": ModelError("the model returned junk")}, {}),
+    ("log_interaction", {}, {"/analytics/log": [503, 503, 503]}),
+]
+
+
+@pytest.mark.parametrize(
+    ("node", "answers", "failures"), AFTER_THE_SEND, ids=[n for n, *_ in AFTER_THE_SEND]
+)
+async def test_a_failure_after_the_send_is_finished_by_resuming_without_sending_twice(
+    node, answers, failures
+):
+    api = FakeSupportAPI(failures=failures)
+    script = {k: [v, v, v, support_answers()[k]] for k, v in answers.items()}  # fails 3x
+    model = ScriptedModel(support_answers(**script))
+    trace, _, _ = await run(model=model, api=api)
+    assert trace.status == "failed" and trace.error.startswith(f"node '{node}' failed")
+    result = SupportResult.from_trace(trace)
+    if "sent" in result.effects:  # the send finished before the failure: it is owed a log
+        assert result.outstanding == ["logged"]
+    async with api.deps(model) as deps:
+        await build_workflow().aresume(trace, deps=deps)
+    result = SupportResult.from_trace(trace)
+    assert trace.status == "completed" and result.outstanding == []
+    assert api.performed("/support/send") == 1 and api.performed("/analytics/log") == 1
+    (sent,) = {json.dumps(b) for _, p, b in api.requests if p == "/support/send"}
+    assert json.loads(sent)["body"] == result.final_response
+    assert result.effects[-1] == "logged" and result.effects.count("sent") == 1
+
+
+async def test_an_escalation_is_not_repeated_when_its_acknowledgement_is_retried_later():
+    answers = support_answers(check_escalation={"decision": "escalate", "reason": "legal threat"})
+    api = FakeSupportAPI(failures={"/support/send": [503, 503, 503]})
+    model = ScriptedModel(answers)
+    trace, _, _ = await run(model=model, api=api)
+    assert trace.status == "failed" and SupportResult.from_trace(trace).effects == ["escalated"]
+    async with api.deps(model) as deps:
+        await build_workflow().aresume(trace, deps=deps)
+    assert trace.status == "completed"
+    assert api.performed("/support/escalate") == 1 and api.performed("/support/send") == 1
+    assert SupportResult.from_trace(trace).effects == ["escalated", "sent", "logged"]
+
+
 def test_the_graph_is_the_spec_graph():
     graph = build_workflow().describe()
     names = [n["name"] for n in graph["nodes"]]

@@ -21,7 +21,9 @@ pure decision core), ``executor`` (the async loop around it), ``trace`` (the rec
 """
 
 from .errors import (
+    Interrupt,
     NodeError,
+    ResumeError,
     RetryableError,
     UndeclaredReadError,
     WorkflowDefinitionError,
@@ -50,6 +52,7 @@ __all__ = [
     "FirstAvailable",
     "FunctionNode",
     "Graph",
+    "Interrupt",
     "Node",
     "NodeContext",
     "NodeError",
@@ -57,6 +60,7 @@ __all__ = [
     "NodeRun",
     "Observer",
     "RetryPolicy",
+    "ResumeError",
     "RetryableError",
     "Router",
     "Schedule",

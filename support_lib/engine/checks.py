@@ -86,7 +86,10 @@ def keys_are_in_the_schema(g: Graph) -> None:
         for role, keys in (("reads", node.reads), ("writes", node.writes)):
             for key in keys:
                 if key not in g.schema:
-                    _fail(f"node '{name}' {role} {g.schema.unknown_key(key)}: add it to the schema")
+                    _fail(
+                        f"node '{name}' {role} '{key}', which {g.schema.unknown_key(key)}: add "
+                        "it to the schema or fix the name"
+                    )
 
 
 def placeholders_fit_the_schema(g: Graph) -> None:

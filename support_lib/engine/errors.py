@@ -4,6 +4,8 @@
 - :class:`RetryableError`: raised by a node when trying again may succeed.
 - :class:`NodeError`: a node failed for good; ``.node`` names it.
 - :class:`UndeclaredReadError`: a node read a key it did not declare (a NodeError).
+- :class:`Interrupt`: raised by ``ctx.interrupt``: the run waits for a person.
+- :class:`ResumeError`: a run cannot be resumed (finished already, workflow changed...).
 - :class:`WorkflowRunError`: a run failed; ``.trace`` holds everything up to the failure.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -40,16 +42,33 @@ class UndeclaredReadError(NodeError):
     The engine hands each node only what it declares, so that the graph's data flow is
     exactly what the declarations say (and what the drawing and the checks show)."""
 
-    def __init__(self, node: str, key: str, declared: Iterable[str]):
+    def __init__(self, node: str, key: str, declared: Iterable[str], schema: Iterable[str]):
         declared = sorted(declared)
-        hint = did_you_mean(key, declared)
+        if key in set(schema):
+            why = "it is a key of the state, but not one this node declares"
+            fix = f"Add '{key}' to the node's reads (and an edge from the node that writes it)."
+        else:
+            why = f"no such key in the state{did_you_mean(key, schema)}"
+            fix = "Fix the name, or add the key to the state schema and the node's reads."
         shown = ", ".join(declared) or "nothing"
-        super().__init__(
-            node,
-            f"read '{key}', which it does not declare{hint}. It declares: {shown}. "
-            f"Add '{key}' to the node's reads (and an edge from its producer).",
-        )
+        super().__init__(node, f"read '{key}': {why}. It declares: {shown}. {fix}")
         self.key = key
+
+
+class Interrupt(Exception):  # noqa: N818 - it is a signal, not an error
+    """Raised by ``ctx.interrupt(question)``: the run stops here and waits for a person.
+
+    The executor records the node as waiting, lets nodes already running finish, and ends
+    the run with status "waiting". ``Workflow.aresume(trace, answer=...)`` runs the node
+    again, and this time ``ctx.interrupt`` returns the answer."""
+
+    def __init__(self, question: Any):
+        super().__init__("waiting for a person")
+        self.question = question
+
+
+class ResumeError(RuntimeError):
+    """A run cannot be resumed (it completed, it is not waiting, the workflow changed)."""
 
 
 class WorkflowRunError(RuntimeError):

@@ -12,35 +12,47 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import pydantic
 
-from .errors import NodeError, RetryableError
+from .errors import Interrupt, NodeError, RetryableError
 from .graph import Graph
-from .nodes import Node, NodeContext, NodeInputs
+from .nodes import NO_ANSWER, Node, NodeContext, NodeInputs
 from .schedule import Schedule, Step
 from .trace import NodeRun, Trace
 
 Observer = Callable[[str, NodeRun, Trace], None]
 """``observer(event, node_run, trace)``; events: node_started, node_retry, node_completed,
-node_skipped, node_failed, run_finished (node_run is then the last one that changed)."""
+node_skipped, node_failed, node_waiting, run_finished (node_run is then the last one that
+changed)."""
 
 
 class Execution:
-    """One run of a compiled graph."""
+    """One run of a compiled graph, from the start or from a checkpoint."""
 
-    def __init__(self, graph: Graph, trace: Trace, deps: Any, observers: list[Observer]):
+    def __init__(
+        self,
+        graph: Graph,
+        trace: Trace,
+        deps: Any,
+        observers: list[Observer],
+        answers: dict[str, Any] | None = None,
+    ):
         self.g = graph
         self.trace = trace
         self.deps = deps
         self.observers = observers
-        self.state: dict[str, Any] = dict(trace.inputs)
-        self.schedule = Schedule(graph)
+        self.answers = dict(answers or {})  # node -> a person's answer, for a resumed run
+        self.interrupted = False
+        self.state: dict[str, Any] = {**trace.inputs, **trace.state}
+        resumed = trace.checkpoint is not None
+        self.schedule = Schedule.restore(graph, trace.checkpoint) if resumed else Schedule(graph)
         self.tasks: dict[asyncio.Task[dict[str, Any]], NodeRun] = {}
         self.finished: list[asyncio.Task[dict[str, Any]]] = []
         self.wakeup: asyncio.Future[None] | None = None
-        self.clock_start = time.perf_counter()
+        self.clock_start = time.perf_counter() - (_since(trace.started_at) if resumed else 0.0)
 
     def now_ms(self) -> float:
         return round((time.perf_counter() - self.clock_start) * 1000, 1)
@@ -53,20 +65,30 @@ class Execution:
                 self.trace.meta.setdefault("observer_errors", []).append(repr(exc))
 
     async def run(self) -> None:
+        self.trace.status, self.trace.error, self.trace.waiting_for = "running", None, None
         try:
             self.take(self.schedule.next_steps())
             while self.tasks and self.trace.error is None:
                 for task in await self.next_finished():
                     self.land(task)
-                if self.trace.error is None:
+                if self.trace.error is None and not self.interrupted:
                     self.take(self.schedule.next_steps())
         except NodeError as exc:  # a scheduling error (a loop over its limit) ends the run
             self.trace.error = self.trace.error or str(exc)
         finally:
             await self.cancel_running()
+        self.finish()
+
+    def finish(self) -> None:
+        """Record how the run ended; keep a checkpoint when it can be carried on."""
         self.trace.state = dict(self.state)
         self.trace.duration_ms = self.now_ms()
-        self.trace.status = "failed" if self.trace.error else "completed"
+        if self.trace.error:
+            self.trace.status = "failed"
+        else:
+            self.trace.status = "waiting" if self.interrupted else "completed"
+        done = self.trace.status == "completed"
+        self.trace.checkpoint = None if done else self.schedule.snapshot()
         if self.trace.node_runs:
             self.emit("run_finished", self.trace.node_runs[-1])
 
@@ -114,7 +136,7 @@ class Execution:
                 missing.append(key)
         if missing:
             raise NodeError(node.name, self.missing_reads(missing))
-        return NodeInputs(node.name, values, frozenset(keys))
+        return NodeInputs(node.name, values, frozenset(keys), self.g.schema.keys)
 
     def missing_reads(self, keys: list[str]) -> str:
         skipped = [
@@ -133,7 +155,8 @@ class Execution:
 
     async def attempt(self, node: Node[Any], record: NodeRun) -> dict[str, Any]:
         """Run one node under its retry policy and timeout; return its checked writes."""
-        ctx = NodeContext(record, self.deps, self.trace.run_id, self.clock_start)
+        answer = self.answers.pop(node.name, NO_ANSWER)
+        ctx = NodeContext(record, self.deps, self.trace.run_id, self.clock_start, answer)
         inputs = self.inputs_for(node, node.reads)
         while True:
             record.attempts += 1
@@ -149,7 +172,7 @@ class Execution:
                     raise NodeError(node.name, message + tries) from exc
                 self.emit("node_retry", record)
                 await asyncio.sleep(node.retry.delay(record.attempts))
-            except NodeError:
+            except (NodeError, Interrupt):
                 raise
             except Exception as exc:
                 raise NodeError(node.name, describe(exc, node.timeout)) from exc
@@ -175,7 +198,7 @@ class Execution:
     # -- landing --------------------------------------------------------------------
 
     def land(self, task: asyncio.Task[dict[str, Any]]) -> None:
-        """A node's task ended: apply its writes and route, or record its failure."""
+        """A node's task ended: apply its writes and route, or record why it stopped."""
         record = self.tasks.pop(task)
         node = self.g.nodes[record.node]
         try:
@@ -186,10 +209,28 @@ class Execution:
             record.output, record.end_ms = writes, self.now_ms()
             record.route = self.route(node) if node.route else None
             record.status = "completed"
+            if node.effect:
+                self.trace.effects.append(
+                    {"node": node.name, "effect": node.effect, "iteration": record.iteration}
+                )
             self.emit("node_completed", record)
             self.schedule.completed(node.name, record.route)
+        except Interrupt as interrupt:
+            self.wait(record, interrupt)
         except Exception as exc:
             self.fail(record, exc)
+
+    def wait(self, record: NodeRun, interrupt: Interrupt) -> None:
+        """A node asked a person: it waits, and no new node starts (running ones finish)."""
+        record.status, record.end_ms = "waiting", self.now_ms()
+        self.interrupted = True
+        self.trace.waiting_for = {
+            "node": record.node,
+            "question": interrupt.question,
+            "since_ms": record.end_ms,
+        }
+        self.schedule.waiting(record.node)
+        self.emit("node_waiting", record)
 
     def route(self, node: Node[Any]) -> str:
         view = self.inputs_for(node, node.reads + node.writes)
@@ -226,6 +267,16 @@ class Execution:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
+
+
+def _since(started_at: str) -> float:
+    """Seconds since an ISO timestamp (0 for a new run): a resumed run's clock carries on
+    from its start, so its timeline shows the time it spent waiting."""
+    try:
+        started = datetime.fromisoformat(started_at)
+    except ValueError:
+        return 0.0
+    return max(0.0, (datetime.now(timezone.utc) - started).total_seconds())
 
 
 def describe(exc: BaseException, timeout: float | None) -> str:

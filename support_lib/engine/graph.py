@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Generic
 
-from .errors import WorkflowDefinitionError
-from .nodes import DepsT, Node
+from .errors import ResumeError, WorkflowDefinitionError
+from .nodes import NO_ANSWER, DepsT, Node
 from .state import StateSchema, schema_of
 from .trace import Trace
 
@@ -130,11 +130,46 @@ class Workflow(Generic[DepsT]):
         trace = Trace(
             run_id=run_id or f"run-{uuid.uuid4().hex[:12]}",
             workflow=self.name,
-            started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             inputs=graph.check_inputs(inputs),
             graph=graph.description,
         )
         await Execution(graph, trace, deps, list(observers)).run()
+        return trace.raise_for_status() if check else trace
+
+    async def aresume(
+        self,
+        trace: Trace,
+        *,
+        answer: Any = NO_ANSWER,
+        deps: DepsT | None = None,
+        observers: Iterable[Any] = (),
+        check: bool = True,
+    ) -> Trace:
+        """Carry on a run that stopped early, in place: a run waiting for a person (give
+        their ``answer``) or a failed one (after fixing the cause). Nodes that completed
+        are not run again, so their side effects are not repeated; the node that waited
+        runs again and its ``ctx.interrupt(...)`` returns ``answer``.
+
+        Raises :class:`ResumeError` when there is nothing to resume (the run completed, or
+        is already being resumed) or when the workflow changed since the run stopped."""
+        from .executor import Execution
+
+        graph = self.compile()
+        if trace.status not in ("waiting", "failed") or trace.checkpoint is None:
+            raise ResumeError(
+                f"run {trace.run_id} is {trace.status}: only a waiting or failed run can be "
+                "resumed, and only once"
+            )
+        if trace.graph != graph.description:
+            raise ResumeError(
+                f"run {trace.run_id} was made by a different version of workflow "
+                f"'{trace.workflow}': resume it with the graph that started it"
+            )
+        if trace.status == "waiting" and answer is NO_ANSWER:
+            raise ResumeError(f"run {trace.run_id} waits for a person: give their answer")
+        answers = {trace.waiting_for["node"]: answer} if trace.waiting_for else {}
+        await Execution(graph, trace, deps, list(observers), answers).run()
         return trace.raise_for_status() if check else trace
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from .errors import UndeclaredReadError, WorkflowDefinitionError
+from .errors import Interrupt, UndeclaredReadError, WorkflowDefinitionError
 from .trace import NodeRun
 
 DepsT = TypeVar("DepsT")
@@ -51,16 +51,23 @@ class NodeInputs(Mapping[str, Any]):
     Reading an undeclared key (with ``[]``, ``get`` or ``in``) raises
     :class:`UndeclaredReadError` instead of quietly answering "absent"."""
 
-    __slots__ = ("_node", "_values", "_declared")
+    __slots__ = ("_node", "_values", "_declared", "_schema")
 
-    def __init__(self, node: str, values: dict[str, Any], declared: frozenset[str]):
+    def __init__(
+        self,
+        node: str,
+        values: dict[str, Any],
+        declared: frozenset[str],
+        schema: Iterable[str] = (),
+    ):
         self._node = node
         self._values = values
         self._declared = declared
+        self._schema = schema  # the state's keys, to tell a forgotten read from a typo
 
     def _check(self, key: object) -> None:
         if key not in self._declared:
-            raise UndeclaredReadError(self._node, str(key), self._declared)
+            raise UndeclaredReadError(self._node, str(key), self._declared, self._schema)
 
     def __getitem__(self, key: str) -> Any:
         self._check(key)
@@ -84,16 +91,43 @@ class NodeInputs(Mapping[str, Any]):
         return f"NodeInputs({self._node!r}, {self._values!r})"
 
 
+NO_ANSWER: Any = object()
+
+
 class NodeContext(Generic[DepsT]):
     """What a running node may use besides its inputs: the run's shared services
-    (``deps``, typed by the workflow's caller) and a place to record what it really sent
-    (the rendered prompt or request) and its usage (tokens, cost)."""
+    (``deps``, typed by the workflow's caller), a way to ask a person
+    (:meth:`interrupt`), a key that makes a side effect happen once
+    (:attr:`idempotency_key`), and a place to record what it really sent (the rendered
+    prompt or request) and its usage (tokens, cost)."""
 
-    def __init__(self, record: NodeRun, deps: DepsT, run_id: str, clock_start: float):
+    def __init__(
+        self,
+        record: NodeRun,
+        deps: DepsT,
+        run_id: str,
+        clock_start: float,
+        answer: Any = NO_ANSWER,
+    ):
         self.record = record
         self.deps = deps
         self.run_id = run_id
         self._clock_start = clock_start
+        self._answer = answer
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt of this node in this iteration of this run, also
+        after the run is resumed: a service that remembers it does the effect once."""
+        return f"{self.run_id}/{self.record.node}/{self.record.iteration}"
+
+    def interrupt(self, question: Any) -> Any:
+        """Ask a person. The first time, this stops the run (status "waiting", with
+        ``question`` in ``trace.waiting_for``). When the run is resumed with an answer,
+        the node runs again from the top and this call returns the answer."""
+        if self._answer is NO_ANSWER:
+            raise Interrupt(question)
+        return self._answer
 
     def elapsed_ms(self) -> float:
         """Milliseconds since the run started (for "response time" fields)."""
@@ -124,6 +158,8 @@ class Node(Generic[DepsT]):
     label. ``defaults`` gives values for reads that may legitimately be absent (a branch
     that was not taken); any other missing read is an error. ``placeholders`` lists the
     dotted ``{{names}}`` of the node's templates, checked against the state schema.
+    ``effect`` names the external side effect the node performs ("sent"...): the trace
+    lists each one that happened, and a resumed run never repeats a completed node.
     """
 
     kind = "function"
@@ -142,6 +178,7 @@ class Node(Generic[DepsT]):
         defaults: Mapping[str, Any] | None = None,
         retry: RetryPolicy = NO_RETRY,
         timeout: float | None = None,
+        effect: str | None = None,
     ):
         if join not in ("all", "any"):
             raise WorkflowDefinitionError(f"node '{name}': join must be 'all' or 'any'")
@@ -155,6 +192,7 @@ class Node(Generic[DepsT]):
         self.defaults = dict(defaults or {})
         self.retry = retry
         self.timeout = timeout
+        self.effect = effect
         if bool(self.routes) != (route is not None):
             raise WorkflowDefinitionError(f"node '{name}': give both routes and route, or neither")
         stray = sorted(set(self.defaults) - set(self.reads))

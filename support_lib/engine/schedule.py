@@ -15,8 +15,9 @@ tested by hand: tell it a node finished (and which route it chose), ask what com
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import NodeError
 from .graph import START, Edge, Graph
@@ -86,6 +87,38 @@ class Schedule:
 
     def failed(self, name: str) -> None:
         self.status[name] = "failed"
+
+    def waiting(self, name: str) -> None:
+        self.status[name] = "waiting"
+
+    # -- stopping and carrying on -----------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every decision so far, as JSON. Nodes that failed, were cancelled or wait for
+        a person are saved as pending and due for a decision: carrying on runs them again."""
+        unfinished = [n for n, s in self.status.items() if s in ("failed", "waiting", "running")]
+        index = {id(e): i for i, e in enumerate(self.g.edges)}
+        return {
+            "status": {n: "pending" if n in unfinished else s for n, s in self.status.items()},
+            "executions": dict(self.executions),
+            "edges": {str(index[id(e)]): state for e, state in self.edges.items()},
+            "loops": [[self.loop_count[e], self.loop_settled[e]] for e in self.g.loops],
+            "forced": sorted(self.forced),
+            "due": sorted(self.dirty | set(unfinished)),
+        }
+
+    @classmethod
+    def restore(cls, graph: Graph, snapshot: Mapping[str, Any]) -> Schedule:
+        """The schedule a snapshot describes, for the same graph."""
+        schedule = cls(graph)
+        schedule.status = dict(snapshot["status"])
+        schedule.executions = dict(snapshot["executions"])
+        schedule.edges = {graph.edges[int(i)]: state for i, state in snapshot["edges"].items()}
+        for loop, (count, settled) in zip(graph.loops, snapshot["loops"], strict=True):
+            schedule.loop_count[loop], schedule.loop_settled[loop] = count, settled
+        schedule.forced = set(snapshot["forced"])
+        schedule.dirty = set(snapshot["due"])
+        return schedule
 
     # -- the rules ------------------------------------------------------------------
 

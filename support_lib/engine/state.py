@@ -93,14 +93,14 @@ class StateSchema:
         return name in self.keys
 
     def unknown_key(self, name: str) -> str:
-        """A sentence for a key the schema lacks, with the closest known key."""
-        return f"'{name}' is not a key of {self.name}{did_you_mean(name, self.keys)}"
+        """A clause for a key the schema lacks, with the closest known key."""
+        return f"is not a key of {self.name}{did_you_mean(name, self.keys)}"
 
     def path_problem(self, dotted: str) -> str | None:
         """Why ``a.b.c`` cannot exist in this state, or None when it can."""
         root, *rest = dotted.split(".")
         if root not in self.keys:
-            return self.unknown_key(root)
+            return f"'{root}' {self.unknown_key(root)}"
         current, walked = self.keys[root].type, root
         for part in rest:
             fields = _fields_of(current)

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from .errors import WorkflowRunError
 
-Status = Literal["pending", "running", "completed", "skipped", "failed"]
-RunStatus = Literal["running", "completed", "failed"]
+Status = Literal["pending", "running", "waiting", "completed", "skipped", "failed"]
+RunStatus = Literal["running", "waiting", "completed", "failed"]
 
 
 @dataclass(slots=True)
@@ -65,6 +65,14 @@ class Trace:
     node_runs: list[NodeRun] = field(default_factory=list)
     error: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    effects: list[dict[str, Any]] = field(default_factory=list)
+    """External side effects that happened (a message sent...), in order: what a resumed
+    run must not repeat, and what a failed run left half done."""
+    waiting_for: dict[str, Any] | None = None
+    """While the run waits for a person: the node and its question."""
+    checkpoint: dict[str, Any] | None = None
+    """What a run that stopped early (waiting or failed) needs to carry on: the scheduler's
+    decisions so far (see ``Schedule.snapshot``). None once the run completed."""
 
     def runs_of(self, node: str) -> list[NodeRun]:
         """Every record of a node, in order (a loop gives one per iteration)."""
@@ -114,7 +122,8 @@ class Trace:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
     def raise_for_status(self) -> Trace:
-        """Raise :class:`WorkflowRunError` if the run failed; else return the trace."""
+        """Raise :class:`WorkflowRunError` if the run failed; else return the trace (a run
+        waiting for a person has not failed)."""
         if self.status == "failed":
             raise WorkflowRunError(self.error or "the run failed", self)
         return self

@@ -29,7 +29,14 @@ from .build import DEFAULT_EMAIL, DEFAULT_MESSAGE, build_workflow
 from .common import SAFETY, SIGN_OFF
 from .escalation import DECISIONS, EscalationDecision, EscalationTicket, rule_escalation
 from .finish import FollowUpPlan
-from .reply import PASS_SCORE, TONES, QualityScore, QualityVerdict, ResponseContext
+from .reply import (
+    PASS_SCORE,
+    TONES,
+    QualityScore,
+    QualityVerdict,
+    ResponseContext,
+    quality_gate,
+)
 from .state import SupportDeps, SupportResult, SupportState
 
 __all__ = [
@@ -64,5 +71,6 @@ __all__ = [
     "SupportState",
     "Urgency",
     "build_workflow",
+    "quality_gate",
     "rule_escalation",
 ]

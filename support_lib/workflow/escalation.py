@@ -84,14 +84,14 @@ def llm_escalation_check() -> LLMNode:
 
 
 def rule_escalation(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The original demo's JavaScript rule, in Python: three fixed criteria."""
+    """The fixed rule (the original demo's, in Python): three criteria over the labels."""
     inquiry, sentiment = inputs["inquiry_type"], inputs["sentiment"]
     urgency = inputs["customer_info"].get("urgency")
     if inquiry == "technical" and sentiment == "negative":
         reason = "technical inquiry with negative sentiment"
     elif urgency == "high":
         reason = "high urgency"
-    elif inputs["account_action"] == "needs_manual_review":
+    elif inputs.get("account_action") == "needs_manual_review":
         reason = "the account needs manual review"
     else:
         decision = {"decision": "generate_response", "reason": "no escalation rule matched"}
@@ -132,6 +132,7 @@ class EscalationTicket(TypedDict):
 escalate_to_human = HTTPNode(
     "escalate_to_human",
     label="Escalate to Human Agent",
+    effect="escalated",
     method="POST",
     path="/support/escalate",
     body={

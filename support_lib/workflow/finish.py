@@ -64,6 +64,7 @@ def send_node(name: str, label: str) -> HTTPNode:
     return HTTPNode(
         name,
         label=label,
+        effect="sent",
         method="POST",
         path="/support/send",
         body={
@@ -92,6 +93,7 @@ class LogResult(TypedDict):
 log_interaction = HTTPNode(
     "log_interaction",
     label="Log Interaction",
+    effect="logged",
     method="POST",
     path="/analytics/log",
     body={

@@ -125,7 +125,7 @@ QUALITY_PROMPT = Prompt(
 
 
 def verdict(score: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Pass or fail is computed here (the original demo trusted the model's own word)."""
+    """Pass or fail is decided here, in code, not by the model's own word."""
     return {"quality_score": {**score, "passed": score["score"] >= PASS_SCORE}}
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from typing_extensions import Required, TypedDict
 
 from ..engine import Trace
@@ -70,7 +70,7 @@ class SupportResult(BaseModel):
     """What one run of the support workflow decided and did (None: not reached)."""
 
     run_id: str
-    status: Literal["running", "completed", "failed"]
+    status: Literal["running", "waiting", "completed", "failed"]
     error: str | None
     ticket_id: str | None
     customer_email: str | None
@@ -89,6 +89,18 @@ class SupportResult(BaseModel):
     follow_up: FollowUpPlan | None
     sent: SendResult | None
     logged: LogResult | None
+    effects: list[str]
+    """The external effects that happened, in order ("escalated", "sent", "logged")."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def outstanding(self) -> list[str]:
+        """What a run that stopped after acting still owes: once the customer was told
+        something, the case must also be logged (and an escalated case answered). Empty
+        for a completed run, or one that stopped before any effect."""
+        if self.status == "completed" or not self.effects:
+            return []
+        return [e for e in ("sent", "logged") if e not in self.effects]
 
     @classmethod
     def from_trace(cls, trace: Trace) -> SupportResult:
@@ -115,6 +127,7 @@ class SupportResult(BaseModel):
             follow_up=state.get("follow_up_plan"),
             sent=state.get("send_result"),
             logged=state.get("log_result"),
+            effects=[effect["effect"] for effect in trace.effects],
         )
 
 
