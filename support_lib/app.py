@@ -238,18 +238,23 @@ class SupportApp:
                 check=False,
                 **self.run_kwargs,
             )
-            self.show_trace(self.trace)
         except InvalidInputError as exc:
             self.show_error(f"Please check the {exc.field}: {exc}")
         except Exception as exc:  # the app shows every failure as text, never a traceback
             self.show_error(f"{type(exc).__name__}: {exc}")
             self.reply.value = "<i>No reply was produced.</i>"
+        else:
+            self._stop_redrawing()  # ready again *before* "Done" shows: the browser sees the
+            self.show_trace(self.trace)  # button enabled by the time it reads the status
         finally:
-            if self._redraw is not None:
-                self._redraw.cancel()
-                self._redraw = None
-            self._live = None
-            self.button.disabled = False
+            self._stop_redrawing()
+
+    def _stop_redrawing(self) -> None:
+        if self._redraw is not None:
+            self._redraw.cancel()
+            self._redraw = None
+        self._live = None
+        self.button.disabled = False
 
     def show_error(self, text: str) -> None:
         self.status.value = f"<span style='color:#b91c1c'>❌ {escape(text)}</span>"

@@ -344,7 +344,9 @@ def test_lesson_07_runs_and_the_app_answers(page, lab):
     )
     assert app.locator("g.skdag-node.skdag-completed").count() >= 10
     assert app.locator("g.skdag-node.skdag-running").count() == 0
-    assert app.locator(APP_BUTTON).is_enabled()
+    from playwright.sync_api import expect
+
+    expect(app.locator(APP_BUTTON)).to_be_enabled()  # waits for that state, not a fixed time
     assert panel.locator(STDERR_OUTPUT).count() == 0
     snapshot(page, app, "07_app_after_click.png")
 
