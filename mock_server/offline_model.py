@@ -45,8 +45,10 @@ import json
 import re
 from typing import Any
 
+from support_lib.workflow import ACCOUNT_ACTIONS
+
 from .offline.decisions import analyze_account, decide_escalation, follow_up_plan, response_context
-from .offline.facts import ACCOUNT_ACTIONS, Facts, facts_from_prompt, normalize_label
+from .offline.facts import Facts, facts_from_prompt, normalize_label
 from .offline.schema_fill import MISSING, SchemaFiller, fill_schema
 from .offline.text import Prompt, parse_prompt
 from .offline.writing import (

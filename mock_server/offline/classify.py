@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from support_lib.workflow import INQUIRY_TYPES
+
 from .text import Lexicon, normalize, strip_injections, weighted
 
-CATEGORIES = ("technical", "billing", "shipping", "product", "account", "general")
+CATEGORIES = INQUIRY_TYPES  # the workflow's vocabulary, defined once beside its node
 TIE_ORDER = ("billing", "account", "shipping", "technical", "product", "general")
 MIN_SCORE = 1.5
 SPECIFIC_OVER_GENERAL = 2.5  # "Love the app! How do I export?" is technical, not general

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from support_lib.workflow import SENTIMENTS, URGENCIES
+
 from .classify import CATEGORIES, Classification, classify_inquiry
 from .extract import (
     Issue,
@@ -30,15 +32,6 @@ from .extract import (
 from .sentiment import SentimentResult, analyze_sentiment
 from .text import Prompt, strip_injections
 
-SENTIMENTS = ("positive", "neutral", "negative")
-URGENCIES = ("high", "medium", "low")
-ACCOUNT_ACTIONS = (
-    "refund_eligible",
-    "payment_issue",
-    "subscription_active",
-    "account_suspended",
-    "needs_manual_review",
-)
 PROBLEM_ISSUES = {
     "double_charge", "unknown_charge", "overcharge", "payment_failed", "damaged_item",
     "wrong_item", "late_delivery", "login", "two_factor", "security", "crash", "sync", "error",

@@ -19,10 +19,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from support_lib.workflow import ACCOUNT_ACTIONS, DECISIONS, SENTIMENTS, TONES, URGENCIES
+
 from .classify import CATEGORIES
 from .decisions import decide_escalation, follow_up_plan, response_context, suggested_solutions
 from .extract import first_name
-from .facts import ACCOUNT_ACTIONS, SENTIMENTS, URGENCIES, Facts
+from .facts import Facts
 from .text import normalize, stable_hash
 from .writing import compose_reply, summary_sentence
 
@@ -33,9 +35,9 @@ LABEL_SETS: list[tuple[str, tuple[str, ...]]] = [
     ("sentiment", SENTIMENTS),
     ("inquiry_type", CATEGORIES),
     ("urgency", URGENCIES),
-    ("decision", ("escalate", "generate_response")),
+    ("decision", DECISIONS),
     ("account_action", ACCOUNT_ACTIONS),
-    ("tone", ("empathetic", "professional", "friendly")),
+    ("tone", TONES),
 ]
 SYNONYMS = {
     "urgent": "high", "critical": "high", "p1": "high", "normal": "medium", "moderate": "medium",
