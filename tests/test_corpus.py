@@ -1,0 +1,45 @@
+"""The labeled corpus: valid rows, and a test split that has not changed since it was frozen."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from support_lib.workflow import INQUIRY_TYPES, SENTIMENTS, URGENCIES
+
+CORPUS = Path(__file__).resolve().parents[1] / "support_lib" / "data" / "corpus"
+FROZEN = re.findall(r"\| (\w+) \| \d+ \| `([0-9a-f]{64})` \|", (CORPUS / "SPLITS.md").read_text())
+
+
+def test_the_frozen_test_split_is_unchanged():
+    recorded = dict(FROZEN)
+    data = (CORPUS / "test.jsonl").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == recorded["test"], (
+        "test.jsonl changed after it was frozen: it must stay exactly as measured"
+    )
+
+
+@pytest.mark.parametrize("split", ["train", "dev", "test"])
+def test_each_split_matches_its_recorded_hash_and_the_split_rule(split):
+    import sys
+
+    sys.path.insert(0, str(CORPUS))
+    from split import split_of
+
+    data = (CORPUS / f"{split}.jsonl").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == dict(FROZEN)[split]
+    rows = [json.loads(line) for line in data.decode().splitlines()]
+    assert all(split_of(row["id"]) == split for row in rows)
+
+
+def test_rows_use_the_workflows_vocabularies():
+    rows = [json.loads(line) for line in (CORPUS / "messages.jsonl").read_text().splitlines()]
+    assert len(rows) >= 1000 and len({r["id"] for r in rows}) == len(rows)
+    for row in rows:
+        assert row["inquiry_type"] in INQUIRY_TYPES, row["id"]
+        assert row["sentiment"] in SENTIMENTS and row["urgency"] in URGENCIES, row["id"]
+    assert {r["language"] for r in rows} >= {"en", "es", "fr", "de", "ru", "zh"}
