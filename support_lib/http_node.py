@@ -59,7 +59,7 @@ class HTTPNode(Node[HasHTTP]):
         body: Mapping[str, Any] | None = None,
         auth: bool = False,
         retry: RetryPolicy = HTTP_RETRY,
-        timeout: float | None = 15.0,
+        timeout: float | None = None,  # the client's own timeout limits each call
         **kwargs: Any,
     ):
         used = placeholders(path) | placeholders(body or {})

@@ -20,6 +20,7 @@ import functools
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .engine import Observer, ResumeError, Trace, Workflow
@@ -44,12 +45,34 @@ __all__ = [
     "run",
     "serve_app",
     "start_mock",
+    "Timeouts",
     "standard_workflow",
     "workflow_of",
 ]
 
-HTTP_TIMEOUT_S = 15.0
-"""How long one support-API request may take."""
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long things may take, in one place, nested so that the inner limit fires first:
+
+    a model call (``model_call_s``, the client gives up and the engine retries) < the mock
+    server's simulated hang (its ``timeout_s`` knob, 30 s) < a whole run (``run_s``, then
+    the run fails and can be resumed). A support-API call has its own ``api_call_s``.
+
+    ``SUPPORT_KIT_MODEL_TIMEOUT`` sets the model call's limit (a small model on a CPU may
+    need minutes); the run's limit follows it unless ``SUPPORT_KIT_RUN_TIMEOUT`` is set."""
+
+    model_call_s: float = 20.0
+    api_call_s: float = 10.0
+    run_s: float = 200.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Timeouts:
+        env = os.environ if env is None else env
+        model = float(env.get("SUPPORT_KIT_MODEL_TIMEOUT") or cls.model_call_s)
+        run = float(env.get("SUPPORT_KIT_RUN_TIMEOUT") or max(cls.run_s, 10 * model))
+        return cls(model_call_s=model, run_s=run)
+
 
 _local: MockServer | None = None
 
@@ -122,9 +145,12 @@ async def open_deps(
     from .llm import tls_context
 
     base = api_base_url.rstrip("/")
-    model = llm or OpenAIModel(backend or resolve_backend(offline_base_url=base + "/v1"))
+    limits = Timeouts.from_env()
+    model = llm or OpenAIModel(
+        backend or resolve_backend(offline_base_url=base + "/v1"), timeout=limits.model_call_s
+    )
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S, verify=tls_context()) as http:
+        async with httpx.AsyncClient(timeout=limits.api_call_s, verify=tls_context()) as http:
             token = os.environ.get("SUPPORT_API_TOKEN", "demo-token")
             yield SupportDeps(llm=model, http=http, api_base_url=base, api_token=token)
     finally:
@@ -168,7 +194,10 @@ async def arun(
     inputs = _inputs_for(wf, message, {"email": email, "ticket_id": ticket_id, "history": history})
     base_url = mock_url or local_mock().url
     async with open_deps(base_url, backend, llm) as deps:
-        trace = await wf.arun(inputs, deps=deps, observers=observers, check=False)
+        deadline = Timeouts.from_env().run_s
+        trace = await wf.arun(
+            inputs, deps=deps, observers=observers, check=False, deadline_s=deadline
+        )
         trace.meta["model"] = deps.llm.model_name
         if isinstance(deps.llm, OpenAIModel):
             trace.meta["backend"] = deps.llm.backend.describe()
@@ -200,7 +229,14 @@ async def aresume(
     what it already did is not done again (see ``Workflow.aresume``)."""
     wf = workflow or workflow_of(trace)
     async with open_deps(mock_url or local_mock().url, backend, llm) as deps:
-        return await wf.aresume(trace, answer=answer, deps=deps, observers=observers, check=check)
+        return await wf.aresume(
+            trace,
+            answer=answer,
+            deps=deps,
+            observers=observers,
+            check=check,
+            deadline_s=Timeouts.from_env().run_s,
+        )
 
 
 def run(message: str | Mapping[str, Any] = DEFAULT_MESSAGE, **kwargs: Any) -> Trace:

@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 OFFLINE_MODEL = "support-kit-offline-1"
 DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
 DEFAULT_LOCAL_MODEL = "llama3.2"
-LLM_TIMEOUT_S = 60.0
-"""How long one model call may take before the client gives up (a retryable error)."""
+LLM_TIMEOUT_S = 20.0
+"""How long one model call may take before the client gives up (a retryable error); the
+kit passes its ``Timeouts.model_call_s`` (see ``kit.Timeouts``)."""
 
 
 # --------------------------------------------------------------------------- prices
@@ -371,6 +372,8 @@ class HasLLM(Protocol):
 
 
 ToState = Callable[[Any, Mapping[str, Any]], dict[str, Any]]
+TextCheck = Callable[[str], "str | None"]
+"""Says what is wrong with a free-text answer (or None): ``check=`` of an LLMNode."""
 
 
 class LLMNode(Node[HasLLM]):
@@ -380,6 +383,8 @@ class LLMNode(Node[HasLLM]):
     the answer into the node's writes (by default ``{writes[0]: answer}``; Pydantic
     objects reach ``to_state`` and the state as plain dicts, so the state stays JSON).
     Its reads are the prompt's variables plus any ``reads`` given (for ``to_state``).
+    ``check`` does for free text what Pydantic does for structured answers: a text it
+    finds wrong (cut off, empty, too long...) is a retryable error, never a write.
     """
 
     kind = "llm"
@@ -395,8 +400,9 @@ class LLMNode(Node[HasLLM]):
         max_tokens: int = 800,
         to_state: ToState | None = None,
         retry: RetryPolicy = LLM_RETRY,
-        timeout: float | None = 90.0,
+        timeout: float | None = None,  # the client's own timeout limits each call
         reads: tuple[str, ...] | list[str] = (),
+        check: TextCheck | None = None,
         **kwargs: Any,
     ):
         super().__init__(
@@ -413,6 +419,7 @@ class LLMNode(Node[HasLLM]):
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.to_state = to_state
+        self.check = check
 
     async def run(self, inputs: Mapping[str, Any], ctx: NodeContext[HasLLM]) -> dict[str, Any]:
         llm = ctx.deps.llm
@@ -438,6 +445,9 @@ class LLMNode(Node[HasLLM]):
             raise
         ctx.record_usage(**result.usage)
         value = result.value
+        problem = self.check(value) if self.check and isinstance(value, str) else None
+        if problem:
+            raise ModelError(f"the model's text was refused: {problem}")
         if isinstance(value, pydantic.BaseModel):
             value = value.model_dump(mode="json")
         return self.to_state(value, inputs) if self.to_state else {self.writes[0]: value}

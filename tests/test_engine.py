@@ -526,3 +526,13 @@ def test_templates_keep_json_types_and_never_render_twice():
     assert render_value({"id": "{{none.id}}"}, values) == {"id": None}  # through None: null
     with pytest.raises(MissingVariableError, match=r"'\{\{info\.email\}\}' is not in the state"):
         render_text("{{info.email}}", values)
+
+
+async def test_a_run_past_its_deadline_fails_cancels_what_runs_and_can_be_resumed():
+    wf = Workflow("slow", S)
+    wf.add(FunctionNode("slow", sleeper("v", 5.0), writes=["v"]))
+    wf.edge(START, "slow")
+    trace = await wf.arun({"x": 0}, deadline_s=0.1, check=False)
+    assert trace.error == "the run did not finish within its deadline of 0.1 s"
+    assert trace.node("slow").error == "cancelled: the run stopped before this node finished"
+    assert trace.checkpoint is not None  # a failed run can be carried on

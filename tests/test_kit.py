@@ -6,6 +6,7 @@ the workflow's logic alone is tested with a scripted model in test_workflow.py."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 
@@ -184,3 +185,41 @@ async def test_a_run_that_failed_after_the_send_is_finished_by_resuming_it(fresh
         "(SELECT COUNT(*) FROM analytics_logs) AS logged"
     )
     assert counts == [{"sent": 1, "logged": 1}]
+
+
+async def test_under_malformed_model_output_no_cut_off_reply_reaches_a_customer(fresh):
+    from support_lib.workflow.reply import reply_problem
+
+    fresh.configure(fault_rate=0.3, fault_kinds=["malformed"], fault_seed=7)
+    messages = [
+        f"Hi, order #5042{i} has not arrived yet, can you check? Thanks, Anna" for i in range(8)
+    ]
+    traces = await asyncio.gather(*(arun(m, mock_url=fresh.url, check=False) for m in messages))
+    sent = [r["body"]["body"] for r in fresh.requests() if r["path"] == "/support/send"]
+    assert sent, "some runs must get through to the send"
+    assert all(reply_problem(body) is None for body in sent)
+    retried = [r for t in traces for r in t.node_runs if r.attempt_errors]
+    assert retried, "the faults must have hit some nodes"
+
+
+def test_timeouts_nest_the_client_first_then_the_mock_then_the_run():
+    from mock_server.knobs import Knobs
+
+    limits = kit.Timeouts.from_env({})
+    assert limits.model_call_s < Knobs().timeout_s < limits.run_s
+    slow_cpu = kit.Timeouts.from_env({"SUPPORT_KIT_MODEL_TIMEOUT": "120"})
+    assert slow_cpu.model_call_s == 120 and slow_cpu.run_s == 1200  # the run follows
+    fixed = kit.Timeouts.from_env(
+        {"SUPPORT_KIT_MODEL_TIMEOUT": "5", "SUPPORT_KIT_RUN_TIMEOUT": "9"}
+    )
+    assert (fixed.model_call_s, fixed.run_s) == (5, 9)
+
+
+async def test_a_hanging_model_call_times_out_in_the_client_and_is_retried(fresh, monkeypatch):
+    monkeypatch.setenv("SUPPORT_KIT_MODEL_TIMEOUT", "0.5")
+    fresh.configure(fault_rate=1.0, fault_kinds=["timeout"], fault_limit=1)  # one call hangs 30 s
+    trace = await arun("Where is my parcel #50422?", mock_url=fresh.url)
+    hung = [r for r in trace.node_runs if r.attempt_errors]
+    assert len(hung) == 1 and hung[0].attempts == 2
+    assert hung[0].attempt_errors[0].startswith("APITimeoutError talking to http://127.0.0.1")
+    assert trace.duration_ms < 10_000  # the client gave up long before the mock's 504

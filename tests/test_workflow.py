@@ -328,3 +328,45 @@ def test_secrets_stay_out_of_reprs():
         llm=ScriptedModel({}), http=None, api_base_url="http://x", api_token="tok-canary"
     )
     assert "canary" not in repr(backend) and "canary" not in repr(deps)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Hi Anna,\n\nYour order ships today. Our team is looking into t", "stops mid-sentence"),
+        ("Dear {{customer_name}}, thanks!", "template leftover ('{{')"),
+        ("Hello [Customer Name], your refund is on its way.", "template leftover"),
+        ("x." * 2001, "at most 4,000"),
+    ],
+)
+def test_a_reply_that_is_cut_off_or_unfinished_is_refused(text, problem):
+    from support_lib.workflow.reply import reply_problem
+
+    assert problem in reply_problem(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your order ships today.",
+        "Hi Anna,\n\nYour order ships today!\n\nBest regards,\nAlex from Customer Support\n"
+        "support@example.com",
+        "Thanks for asking (we love questions)",
+    ],
+)
+def test_a_complete_reply_passes(text):
+    from support_lib.workflow.reply import reply_problem
+
+    assert reply_problem(text) is None
+
+
+async def test_a_cut_off_reply_is_asked_again_and_never_sent():
+    cut = "Hi Anna, your order #50422 ships today and our team is looking into t"
+    answers = support_answers(generate_response=[cut, support_answers()["generate_response"]])
+    trace, api, _ = await run(answers)
+    assert trace.status == "completed" and trace.node("generate_response").attempts == 2
+    assert "stops mid-sentence" in trace.node("generate_response").attempt_errors[0]
+    always_cut = support_answers(personalize_response=cut)
+    trace, api, _ = await run(always_cut)
+    assert trace.status == "failed" and "node 'personalize_response' failed" in trace.error
+    assert "/support/send" not in api.paths()  # half a reply never reaches the customer

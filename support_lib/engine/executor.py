@@ -64,20 +64,26 @@ class Execution:
             except Exception as exc:  # a broken display must not break the workflow
                 self.trace.meta.setdefault("observer_errors", []).append(repr(exc))
 
-    async def run(self) -> None:
+    async def run(self, deadline_s: float | None = None) -> None:
         self.trace.status, self.trace.error, self.trace.waiting_for = "running", None, None
         try:
-            self.take(self.schedule.next_steps())
-            while self.tasks and self.trace.error is None:
-                for task in await self.next_finished():
-                    self.land(task)
-                if self.trace.error is None and not self.interrupted:
-                    self.take(self.schedule.next_steps())
+            await (asyncio.wait_for(self.loop(), deadline_s) if deadline_s else self.loop())
+        except (TimeoutError, asyncio.TimeoutError):
+            self.trace.error = f"the run did not finish within its deadline of {deadline_s:g} s"
         except NodeError as exc:  # a scheduling error (a loop over its limit) ends the run
             self.trace.error = self.trace.error or str(exc)
         finally:
             await self.cancel_running()
         self.finish()
+
+    async def loop(self) -> None:
+        """Start what can start, land what ends, until nothing runs."""
+        self.take(self.schedule.next_steps())
+        while self.tasks and self.trace.error is None:
+            for task in await self.next_finished():
+                self.land(task)
+            if self.trace.error is None and not self.interrupted:
+                self.take(self.schedule.next_steps())
 
     def finish(self) -> None:
         """Record how the run ended; keep a checkpoint when it can be carried on."""
@@ -262,7 +268,7 @@ class Execution:
             task.cancel()
             record.status = "failed"
             record.end_ms = self.now_ms()
-            record.error = "cancelled: the run stopped because another node failed"
+            record.error = "cancelled: the run stopped before this node finished"
             self.schedule.failed(record.node)
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)

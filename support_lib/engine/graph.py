@@ -118,11 +118,14 @@ class Workflow(Generic[DepsT]):
         observers: Iterable[Any] = (),
         run_id: str | None = None,
         check: bool = True,
+        deadline_s: float | None = None,
     ) -> Trace:
         """Run the workflow once and return its trace.
 
         With ``check=True`` a failed run raises :class:`WorkflowRunError` (its ``.trace``
         still holds everything); with ``check=False`` the failed trace is returned.
+        ``deadline_s`` bounds the whole run: past it, running nodes are cancelled and the
+        run fails (it can be resumed).
         """
         from .executor import Execution
 
@@ -134,7 +137,7 @@ class Workflow(Generic[DepsT]):
             inputs=graph.check_inputs(inputs),
             graph=graph.description,
         )
-        await Execution(graph, trace, deps, list(observers)).run()
+        await Execution(graph, trace, deps, list(observers)).run(deadline_s)
         return trace.raise_for_status() if check else trace
 
     async def aresume(
@@ -145,6 +148,7 @@ class Workflow(Generic[DepsT]):
         deps: DepsT | None = None,
         observers: Iterable[Any] = (),
         check: bool = True,
+        deadline_s: float | None = None,
     ) -> Trace:
         """Carry on a run that stopped early, in place: a run waiting for a person (give
         their ``answer``) or a failed one (after fixing the cause). Nodes that completed
@@ -169,7 +173,7 @@ class Workflow(Generic[DepsT]):
         if trace.status == "waiting" and answer is NO_ANSWER:
             raise ResumeError(f"run {trace.run_id} waits for a person: give their answer")
         answers = {trace.waiting_for["node"]: answer} if trace.waiting_for else {}
-        await Execution(graph, trace, deps, list(observers), answers).run()
+        await Execution(graph, trace, deps, list(observers), answers).run(deadline_s)
         return trace.raise_for_status() if check else trace
 
 

@@ -8,6 +8,7 @@ review sends the reply back for one more rewrite while the budget
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -19,6 +20,36 @@ from .analysis import MESSAGE_BLOCK
 from .common import SAFETY, labels, normalised
 
 INFO_BLOCK = "<customer_info>\n{{customer_info}}\n</customer_info>"
+MAX_REPLY_CHARS = 4000
+LEFTOVERS = re.compile(
+    r"\{\{|\}\}|\[(?:customer|your|agent|company) ?name\]|<insert|\bTODO\b", re.I
+)
+
+
+def reply_problem(text: str) -> str | None:
+    """What makes a reply unfit to send, or None. A reply must be complete (it ends a
+    sentence, or ends with a sign-off such as "Best regards,\\nAlex"), free of template
+    leftovers, and not overlong. A model cut off mid-sentence ("...is looking into t")
+    fails here and is asked again, instead of the customer getting half a reply."""
+    if len(text) > MAX_REPLY_CHARS:
+        return f"it has {len(text):,} characters; a reply has at most {MAX_REPLY_CHARS:,}"
+    leftover = LEFTOVERS.search(text)
+    if leftover:
+        return f"it still holds a template leftover ({leftover.group()!r})"
+    if text.rstrip()[-1] in ".!?…)\"'»”’:" or _ends_with_sign_off(text):
+        return None
+    return f"it stops mid-sentence (…{text.rstrip()[-30:]!r})"
+
+
+def _ends_with_sign_off(text: str) -> bool:
+    """The last paragraph is a closing ("Best regards,") and a few short lines after it."""
+    last = text.strip().split("\n\n")[-1].splitlines()
+    return (
+        1 < len(last) <= 4
+        and last[0].rstrip().endswith(",")
+        and all(len(line.split()) <= 8 for line in last)
+    )
+
 
 # ----------------------------------------------------------------------------- 9. plan
 
@@ -87,6 +118,7 @@ generate_response = LLMNode(
     temperature=0.7,
     writes=["generated_response", "candidate_response"],
     to_state=lambda text, inputs: {"generated_response": text, "candidate_response": text},
+    check=reply_problem,
 )
 
 # ----------------------------------------------------------------------------- 11-12. review
@@ -191,6 +223,7 @@ regenerate_response = LLMNode(
     temperature=0.6,
     writes=["regenerated_response", "candidate_response", "regenerations"],
     to_state=rewritten,
+    check=reply_problem,
     reads=["regenerations"],
     defaults={"regenerations": 0},
 )
@@ -224,4 +257,5 @@ personalize_response = LLMNode(
     prompt=PERSONALIZE_PROMPT,
     temperature=0.5,
     writes=["final_response"],
+    check=reply_problem,
 )
