@@ -85,7 +85,9 @@ def check_ticket_id(ticket_id: Any) -> str:
     if ticket_id is None or ticket_id == "":
         return new_ticket_id()
     if not isinstance(ticket_id, str) or not TICKET_ID.fullmatch(ticket_id):
-        raise InvalidInputError("ticket_id", "use 1-64 letters, digits, '-' or '_' as ticket id")
+        raise InvalidInputError(
+            "ticket_id", "the ticket id must be 1-64 letters, digits, '-' or '_'"
+        )
     return ticket_id
 
 

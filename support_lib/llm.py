@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pydantic
 
 from .engine import Node, NodeContext, RetryableError, RetryPolicy
-from .templates import placeholders, render_text
+from .templates import escape_markup, placeholders, render_text
 
 if TYPE_CHECKING:
     import ssl
@@ -339,11 +339,15 @@ class Prompt:
     """A system and a user template. Placeholders are ``{{state_key}}`` or dotted paths.
 
     By convention every value sits in its own tagged block (``<customer_message>...``) so
-    the model can tell instructions from data.
+    the model can tell instructions from data. Values are escaped as they are filled in
+    (``<`` → ``&lt;``, see ``templates.escape_markup``): the tags are the prompt's, and
+    no value can close one and open another. ``escape=False`` shows what a naive prompt
+    would send (lesson 07 attacks one).
     """
 
     system: str
     user: str
+    escape: bool = True
 
     @property
     def placeholders(self) -> frozenset[str]:
@@ -356,9 +360,10 @@ class Prompt:
         return {name.split(".")[0] for name in self.placeholders}
 
     def render(self, values: Mapping[str, Any]) -> list[dict[str, str]]:
+        escape = escape_markup if self.escape else None
         return [
-            {"role": "system", "content": render_text(self.system, values).strip()},
-            {"role": "user", "content": render_text(self.user, values).strip()},
+            {"role": "system", "content": render_text(self.system, values, escape=escape).strip()},
+            {"role": "user", "content": render_text(self.user, values, escape=escape).strip()},
         ]
 
 

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
 import re
@@ -31,12 +32,13 @@ from .workflow import SupportDeps
 Answer = Any | Callable[[ModelRequest], Any]
 
 
-def tag(request: ModelRequest, name: str) -> str | None:
-    """The text inside ``<name>...</name>`` in the request's messages, if any."""
+def tag(request: ModelRequest, name: str, *, raw: bool = False) -> str | None:
+    """The data inside ``<name>...</name>`` in the request's messages, if any: unescaped
+    (as it was in the state), or exactly as sent with ``raw=True``."""
     for message in request.messages:
         found = re.search(rf"<{name}>\n?(.*?)\n?</{name}>", message["content"], re.S)
         if found:
-            return found.group(1)
+            return found.group(1) if raw else html.unescape(found.group(1))
     return None
 
 

@@ -17,6 +17,7 @@ import pytest
 from support_lib import Trace, arun
 from support_lib.app import SupportApp
 from support_lib.examples import load_examples
+from support_lib.templates import escape_markup
 from support_lib.workflow import SupportResult
 
 CALM = next(e for e in load_examples() if e["title"] == "Calm shipping question")
@@ -184,9 +185,10 @@ def test_hostile_text_is_escaped_everywhere(app):
     for piece in shown:
         assert "<script" not in piece.lower()
         assert "<b>x</b>" not in piece
-    # the node panels show what the model was sent: the message, escaped
+    # the node panels show what the model was sent: the message with its markup made inert
+    # (&lt;script&gt;), escaped once more for the page
     panels = [child.value for child in app.nodes.children]
-    assert any(HOSTILE_ESCAPED in panel for panel in panels)
+    assert any(html.escape(escape_markup(HOSTILE), quote=True) in panel for panel in panels)
 
 
 def test_hostile_text_echoed_by_a_model_is_escaped_in_the_reply(server):

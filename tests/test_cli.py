@@ -131,7 +131,7 @@ def test_empty_message_is_a_clear_error_not_a_traceback():
          "name@example.com)"),
         (("--email", "a@example.com, b@example.com"), "the email is not a single address "
          "(expected name@example.com)"),
-        (("--ticket-id", "a b/c"), "use 1-64 letters, digits, '-' or '_' as ticket id"),
+        (("--ticket-id", "a b/c"), "the ticket id must be 1-64 letters, digits, '-' or '_'"),
         (("--max-regenerations", "-1"), "--max-regenerations must be 0 or more"),
     ],
 )  # fmt: skip

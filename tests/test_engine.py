@@ -536,3 +536,9 @@ async def test_a_run_past_its_deadline_fails_cancels_what_runs_and_can_be_resume
     assert trace.error == "the run did not finish within its deadline of 0.1 s"
     assert trace.node("slow").error == "cancelled: the run stopped before this node finished"
     assert trace.checkpoint is not None  # a failed run can be carried on
+
+
+async def test_a_trace_holding_text_utf8_cannot_encode_still_saves_and_loads(tmp_path):
+    trace = await one_node(lambda s: {"out": "bad \ud800 char"}, writes=["out"]).arun({"x": 0})
+    loaded = Trace.load(trace.save(tmp_path / "t.json"))
+    assert loaded.state["out"] == "bad \ud800 char"

@@ -223,3 +223,23 @@ async def test_a_hanging_model_call_times_out_in_the_client_and_is_retried(fresh
     assert len(hung) == 1 and hung[0].attempts == 2
     assert hung[0].attempt_errors[0].startswith("APITimeoutError talking to http://127.0.0.1")
     assert trace.duration_ms < 10_000  # the client gave up long before the mock's 504
+
+
+async def test_a_canary_key_and_token_never_show_in_any_output(fresh, monkeypatch, capsys):
+    from support_lib import cli
+    from support_lib.report import format_report
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-key-0042")
+    monkeypatch.setenv("OPENAI_BASE_URL", fresh.openai_base_url)
+    monkeypatch.setenv("SUPPORT_KIT_MODEL", "support-kit-offline-1")
+    monkeypatch.setenv("SUPPORT_API_TOKEN", "tok-canary-0042")
+    trace = await arun("I was charged twice for order #12345!", mock_url=fresh.url)
+    argv = ["--json", "--mock-url", fresh.url, "--message", "Where is #50422?"]
+    assert await asyncio.to_thread(cli.main, argv) == 0  # the CLI runs its own event loop
+    shown = [trace.to_json(), format_report(trace), repr(trace), capsys.readouterr().out]
+    async with kit.open_deps(fresh.url) as deps:
+        shown += [repr(deps), repr(deps.llm)]
+    shown.append(json.dumps(fresh.requests()))
+    for text in shown:
+        assert "canary" not in text
+    assert any(r.get("auth") == "Bearer ***" for r in fresh.requests())

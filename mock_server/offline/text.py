@@ -13,6 +13,7 @@ Everything here is plain Python and regular expressions. Two ideas matter:
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ def split_tags(text: str) -> tuple[dict[str, str], str]:
             pos = match.end()
             continue
         outside.append(text[pos : match.start()])
-        content = text[match.end() : end].strip()
+        content = html.unescape(text[match.end() : end].strip())  # data arrives escaped
         if content or name not in tags:
             tags[name] = content
         pos = end + len(close)

@@ -100,8 +100,10 @@ class Trace:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
 
     def save(self, path: str | Path) -> Path:
+        """Write the trace as UTF-8 JSON. A character UTF-8 cannot hold (a lone surrogate a
+        model sent back) is written as its JSON escape, so saving never fails."""
         path = Path(path)
-        path.write_text(self.to_json(), encoding="utf-8")
+        path.write_text(self.to_json(), encoding="utf-8", errors="backslashreplace")
         return path
 
     @classmethod
