@@ -190,3 +190,16 @@ def test_unreachable_mock_url_is_explained():
     assert "cannot reach the mock server" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == HEADER + "\n"  # the header comes first, before connecting
+
+
+def test_a_strict_utf8_console_gets_a_sentence_not_a_traceback():
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    env = {k: v for k, v in env.items() if not k.startswith("OPENAI_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "support_lib", "--message", "hi \udcff there"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+    assert proc.stderr.startswith(b"error: the message holds a character that is not valid")

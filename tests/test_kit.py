@@ -243,3 +243,14 @@ async def test_a_canary_key_and_token_never_show_in_any_output(fresh, monkeypatc
     for text in shown:
         assert "canary" not in text
     assert any(r.get("auth") == "Bearer ***" for r in fresh.requests())
+
+
+async def test_a_garbled_answer_to_a_send_is_retried_without_a_second_row(fresh):
+    # The first POST to /support/send is stored, then its answer is cut in half on the way
+    # back: the retry carries the same Idempotency-Key and gets the first answer again.
+    fresh.configure(
+        fault_rate=1.0, fault_kinds=["malformed"], fault_paths=["/support/send"], fault_limit=1
+    )
+    trace = await arun("Hi, when will order #50422 arrive? Thanks, Anna", mock_url=fresh.url)
+    assert trace.status == "completed" and trace.node("send_response").attempts == 2
+    assert fresh.query("SELECT COUNT(*) AS n FROM sent_messages") == [{"n": 1}]
