@@ -10,89 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .classify import LEXICONS
-from .sentiment import LEXICON as SENTIMENT_LEXICON
 from .text import any_match, normalize, strip_injections, words
 
-# ---------------------------------------------------------------------------
-# Customer name
-# ---------------------------------------------------------------------------
-
-_NOT_NAMES = {
-    "i", "im", "a", "an", "the", "very", "so", "not", "really", "just", "still", "writing",
-    "having", "trying", "getting", "looking", "here", "sorry", "unable", "frustrated",
-    "angry", "upset", "happy", "glad", "sure", "new", "done", "tired", "sick", "from",
-    "customer", "support", "team", "thanks", "thank", "regards", "best", "cheers", "hello",
-    "hi", "hey", "dear", "order", "please", "urgent", "asap", "again", "disappointed",
-    "contacting", "reaching", "going", "wondering", "interested", "calling", "curious",
-    "confused", "concerned", "worried", "extremely", "about", "on", "in", "at", "with",
-    "furious", "annoyed", "fed", "also", "currently", "now", "unknown", "your", "my",
-    "sincerely", "kind", "warm", "yours", "thx", "ty", "cordially", "love", "respectfully",
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today",
-    "premium", "gold", "vip", "loyal", "long", "ok", "okay", "yes", "no", "this", "that",
-    "iphone", "android", "mac", "windows", "amazon", "paypal",
-}  # fmt: skip
-_NAME = r"([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)?)"
-_NAME_PATTERNS = [
-    re.compile(r"\bmy name is\s+" + _NAME, re.IGNORECASE),
-    re.compile(
-        r"(?:^|\n|(?i:hi|hello|hey|dear\s+\w+)[,!]?\s+)(?i:this is|it's|it is)\s+"
-        + _NAME
-        + r"(?:\s+(?:from|here)\b|[,.!]|\s*$)"
-    ),
-    re.compile(r"(?:^|[.!?]\s+|\n\s*)(?i:hi|hello|hey)?[,\s]*(?:I'm|I am|Im)\s+" + _NAME + r"\b"),
-    re.compile(r"\bname'?s\s+" + _NAME),
-]
-_SIGNOFF_WORDS = (
-    r"(?:(?:thanks|thank you)(?:\s+(?:so much|a lot|again|in advance|very much))?|thx|regards|"
-    r"best regards|kind regards|warm regards|best wishes|all the best|best|cheers|take care|"
-    r"sincerely|yours sincerely|yours truly|many thanks|respectfully|cordially|warmly|br)\b"
-)
-_SIGNOFF_PATTERNS = [
-    # "Thanks, Maria" / "Regards,\nAnna" / "Best, John Smith" at the end of the message
-    # (only the sign-off words ignore case: "thanks again for everything" has no name in it)
-    re.compile("(?i:" + _SIGNOFF_WORDS + r")\s*[,.!]?\s*\n?\s*-?\s*" + _NAME + r"\s*\.?\s*$"),
-    # "- John Smith" / "-- Anna" on the last line
-    re.compile(r"(?:^|\n|\s)[-\u2013\u2014~]{1,2}\s*" + _NAME + r"\s*$"),
-]
-
-
-# Words the other lexicons know ("Unacceptable", "Billing") are never names.
-_LEXICON_WORDS = {t.rstrip("*") for t in SENTIMENT_LEXICON.terms if " " not in t} | {
-    t.rstrip("*") for lex in LEXICONS.values() for t in lex.terms if " " not in t
-}
-
-
-def _clean_name(candidate: str | None) -> str | None:
-    if not candidate:
-        return None
-    parts = []
-    for token in candidate.split():  # "maria lopez and" -> "Maria Lopez"
-        if token.lower() in _NOT_NAMES or token.lower() in ("and", "but", "or", "my", "from"):
-            break
-        parts.append(token[:1].upper() + token[1:])
-    if not parts or parts[0].lower().replace("'", "") in _NOT_NAMES:
-        return None
-    if parts[0].lower() in _LEXICON_WORDS:
-        return None
-    return " ".join(parts)
-
-
-def extract_name(text: str) -> str | None:
-    """The customer's name from self-introductions or a sign-off; ``None`` if not stated."""
-    text = (text or "").strip()
-    for pattern in _NAME_PATTERNS:
-        for m in pattern.finditer(text):
-            name = _clean_name(m.group(1))
-            if name:
-                return name
-    for pattern in _SIGNOFF_PATTERNS:
-        m = pattern.search(text)
-        if m:
-            name = _clean_name(m.group(1))
-            if name:
-                return name
-    return None
+# The customer's name: see names.py.
 
 
 def first_name(name: str | None) -> str | None:

@@ -21,7 +21,6 @@ from .extract import (
     Issue,
     detect_issues,
     detect_urgency,
-    extract_name,
     extract_order_id,
     extract_product,
     has_legal_threat,
@@ -29,6 +28,7 @@ from .extract import (
     make_subject,
     wants_human,
 )
+from .names import extract_name
 from .sentiment import SentimentResult, analyze_sentiment
 from .text import Prompt, strip_injections
 
