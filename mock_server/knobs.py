@@ -33,6 +33,9 @@ class Knobs(BaseModel):
         None, ge=0, description="inject at most this many faults, then none (None: no limit)"
     )
     timeout_s: float = Field(30.0, ge=0, description="how long a 'timeout' fault hangs")
+    sloppy_writer: float = Field(
+        0.0, ge=0, le=1, description="share of first reply drafts that leave something out"
+    )
     fault_paths: tuple[str, ...] = Field(("/v1",), description="path prefixes that get faults")
 
     @field_validator("fault_kinds", mode="before")

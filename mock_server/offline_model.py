@@ -49,27 +49,28 @@ from support_lib.workflow import ACCOUNT_ACTIONS
 
 from .offline.decisions import analyze_account, decide_escalation, follow_up_plan, response_context
 from .offline.facts import Facts, facts_from_prompt, normalize_label
+from .offline.replies import review, write_reply
 from .offline.schema_fill import MISSING, SchemaFiller, fill_schema
-from .offline.text import Prompt, parse_prompt
-from .offline.writing import (
-    escalation_acknowledgement,
-    personalize,
-    quality_check,
-    revise_reply,
-    small_talk,
-    write_reply,
-)
+from .offline.text import Prompt, parse_prompt, stable_hash
+from .offline.writing import escalation_acknowledgement, personalize, small_talk
 
-__all__ = ["answer"]
+__all__ = ["answer", "explain"]
 
 
-def answer(messages: list[dict], response_format: dict | None, temperature: float | None) -> str:
+def answer(
+    messages: list[dict],
+    response_format: dict | None,
+    temperature: float | None,
+    *,
+    sloppy: float = 0.0,
+) -> str:
     """Return the assistant message content for a chat request.
 
     ``messages`` are OpenAI chat messages; ``response_format`` is ``None``, ``{"type": "text"}``,
     ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema": {...}}`` exactly as
     the openai SDK sends it. JSON text is returned for the JSON formats, plain text otherwise.
-    ``temperature`` is ignored: the model is deterministic by design.
+    ``temperature`` is ignored: the model is deterministic by design. ``sloppy`` is the
+    mock server's ``sloppy_writer`` knob (see ``text_answer``).
     """
     del temperature  # deterministic: same input, same output
     prompt = parse_prompt(messages)
@@ -82,7 +83,25 @@ def answer(messages: list[dict], response_format: dict | None, temperature: floa
         return json.dumps(structured_answer(prompt, str(spec.get("name", "")), schema))
     if kind in ("json_object", "json_schema"):  # JSON mode, or a schema we cannot read
         return json.dumps(json_object_answer(prompt))
-    return text_answer(prompt)
+    return text_answer(prompt, sloppy)
+
+
+EXPLAINED = {  # schema name -> the labels its answer rests on
+    "inquiryclassification": ("inquiry_type",),
+    "sentimentanalysis": ("sentiment",),
+    "customerinfo": ("urgency",),
+}
+
+
+def explain(messages: list[dict], response_format: dict | None) -> dict:
+    """Why the model answers as it does: for each label it decided, its confidence and the
+    features that counted most (the mock server returns this as ``x_explanation``)."""
+    facts = facts_from_prompt(parse_prompt(messages))
+    spec = (response_format or {}).get("json_schema") if isinstance(response_format, dict) else None
+    task = re.sub(r"[^a-z]", "", str((spec or {}).get("name", "")).lower()) or "text"
+    labels = EXPLAINED.get(task, ("intent",))
+    why = {name: facts.evidence[name].explain() for name in labels if name in facts.evidence}
+    return {"task": task, **why, "language": facts.language.name}
 
 
 # ---------------------------------------------------------------------------
@@ -140,7 +159,7 @@ def known_values(task: str, prompt: Prompt, facts: Facts, extras: dict) -> dict:
     if task == "responsecontext":
         return response_context(facts, action, prompt.tag_json("account_status"))
     if task == "qualityscore":
-        return dict(extras.get("quality") or quality_check("", facts))
+        return dict(extras.get("quality") or review("", facts, action))
     if task == "followupplan":
         return follow_up_plan(facts)
     return {}
@@ -151,7 +170,7 @@ def structured_answer(prompt: Prompt, name: str, schema: dict) -> Any:
     extras: dict = {"account_action": _account_action(prompt, facts), "email": _email(prompt)}
     reply = _reply_under_review(prompt)
     if reply is not None:
-        extras["quality"] = quality_check(reply, facts)
+        extras["quality"] = review(reply, facts, extras["account_action"])
     task = re.sub(r"[^a-z]", "", str(name).lower())
     if task == "accountanalysis":
         extras["account_action"] = analyze_account(prompt.tag_json("account_status"), facts)[0]
@@ -183,7 +202,7 @@ def json_object_answer(prompt: Prompt) -> dict:
     extras = {"account_action": _account_action(prompt, facts), "email": _email(prompt)}
     reply = _reply_under_review(prompt)
     if reply is not None:
-        extras["quality"] = quality_check(reply, facts)
+        extras["quality"] = review(reply, facts, extras["account_action"])
     filler = SchemaFiller({}, facts, {}, extras)
     result = {}
     for key in dict.fromkeys(keys):  # keep the order, drop repeats
@@ -197,27 +216,19 @@ def json_object_answer(prompt: Prompt) -> dict:
 # ---------------------------------------------------------------------------
 
 
-def _issues_list(raw: str | None, parsed: Any) -> list[str]:
-    if isinstance(parsed, list):
-        return [str(i) for i in parsed]
-    if isinstance(parsed, dict) and isinstance(parsed.get("issues"), list):
-        return [str(i) for i in parsed["issues"]]
-    return [line.strip("-* ") for line in (raw or "").splitlines() if line.strip()]
-
-
-def text_answer(prompt: Prompt) -> str:
+def text_answer(prompt: Prompt, sloppy: float = 0.0) -> str:
+    """Free text, by the tags present: personalise a draft, rewrite a reply that failed
+    review, write a first draft, or acknowledge an escalation. ``sloppy`` (0-1, the
+    ``sloppy_writer`` knob) is the share of first drafts that leave something out."""
     facts = facts_from_prompt(prompt)
-    context = prompt.tag_json("response_context")
-    solutions = []
-    if isinstance(context, dict) and isinstance(context.get("suggested_solutions"), list):
-        solutions = [str(s) for s in context["suggested_solutions"] if str(s).strip()]
+    action = _account_action(prompt, facts)
     if prompt.tag("draft") is not None:
         return personalize(prompt.tag("draft"), facts, prompt.tag("history"))
-    if prompt.tag("previous_response") is not None:
-        issues = _issues_list(prompt.tag("issues"), prompt.tag_json("issues"))
-        return revise_reply(prompt.tag("previous_response"), issues, facts, solutions)
+    if prompt.tag("previous_response") is not None:  # a rewrite: every listed issue fixed
+        return write_reply(facts, action)
     if prompt.tag("response_context") is not None:
-        return write_reply(facts, solutions)
+        careless = stable_hash(facts.message) % 100 < round(sloppy * 100)
+        return write_reply(facts, action, sloppy=careless)
     ticket = prompt.tag_json("escalation_ticket") or prompt.tag_json("ticket")
     if ticket is None and re.fullmatch(r"[A-Z]{2,10}-[\w-]+", prompt.tag("ticket") or ""):
         ticket = {"ticket_id": prompt.tag("ticket")}  # just an id such as "ESC-42"

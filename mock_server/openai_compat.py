@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .constants import OFFLINE_MODEL_NAME
 from .errors import error_response, pause, shutting_down
-from .offline_model import answer
+from .offline_model import answer, explain
 
 router = APIRouter(prefix="/v1")
 
@@ -152,7 +152,8 @@ async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse 
     messages = [{"role": m.role, "content": m.text()} for m in body.messages]
     response_format = raw.get("response_format")
 
-    content = answer(messages, response_format, body.temperature)
+    sloppy = request.app.state.controls.knobs.sloppy_writer
+    content = answer(messages, response_format, body.temperature, sloppy=sloppy)
     if not isinstance(content, str):
         raise TypeError(f"offline_model.answer returned {type(content).__name__}, not str")
     if getattr(request.state, "fault", None) == "malformed":
@@ -169,6 +170,9 @@ async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse 
     prompt_tokens = TOKENS_REPLY_PRIMING + sum(
         TOKENS_PER_MESSAGE + count_tokens(m["content"]) for m in messages
     )
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        # The schema is part of what the model reads, and is billed as prompt tokens.
+        prompt_tokens += count_tokens(json.dumps(response_format, separators=(",", ":")))
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": len(tokens),
@@ -181,7 +185,8 @@ async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse 
         "model": OFFLINE_MODEL_NAME,  # whatever name the client asked for
         "system_fingerprint": SYSTEM_FINGERPRINT,
     }
-    request.state.log_result = f"{finish_reason}, {len(tokens)} completion tokens"
+    why = explain(messages, response_format)
+    request.state.log_result = f"{finish_reason}, {len(tokens)} completion tokens; {_gist(why)}"
     per_token_ms = request.app.state.controls.knobs.per_token_ms
 
     if body.stream:
@@ -195,7 +200,15 @@ async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse 
         return shutting_down()
     message = {"role": "assistant", "content": content, "refusal": None}
     choice = {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
-    return JSONResponse({**head, "choices": [choice], "usage": usage})
+    return JSONResponse({**head, "choices": [choice], "usage": usage, "x_explanation": why})
+
+
+def _gist(why: dict) -> str:
+    """An explanation in a few words, for the request log: "inquiry_type billing (0.97)"."""
+    parts = [
+        f"{k} {v['label']} ({v['confidence']:.2f})" for k, v in why.items() if isinstance(v, dict)
+    ]
+    return ", ".join(parts) or why.get("task", "")
 
 
 def _break(content: str) -> str:

@@ -83,7 +83,8 @@ def test_new_app_is_ready_and_shows_the_empty_workflow(app):
     assert [app.tabs.get_title(i) for i in range(4)] == ["Reply", "Nodes", "Metrics", "Timeline"]
 
 
-def test_click_runs_the_workflow_and_fills_every_tab(app):
+def test_click_runs_the_workflow_and_fills_every_tab(app, fresh):
+    fresh.configure(sloppy_writer=1.0)  # a vague first draft: the reply is rewritten once
     click(app, CALM["message"], CALM["email"])
     trace = app.trace
     assert isinstance(trace, Trace) and trace.status == "completed"

@@ -93,10 +93,13 @@ def test_json_output_has_state_statuses_metrics_and_requests():
     assert data["state"]["customer_email"] == data["inputs"]["customer_email"]
 
 
-def test_json_node_status_is_the_latest_executed_run_of_each_node():
-    # The calm question is rewritten once: the loop ends with a skip of regenerate_response
-    # after its real run, and that skip must not hide that it ran.
-    result = cli("--json", "--message", CALM["message"], "--email", CALM["email"])
+def test_json_node_status_is_the_latest_executed_run_of_each_node(fresh):
+    # With a sloppy first draft the reply is rewritten once: the loop ends with a skip of
+    # regenerate_response after its real run, and that skip must not hide that it ran.
+    fresh.configure(sloppy_writer=1.0)
+    result = cli(
+        "--json", "--mock-url", fresh.url, "--message", CALM["message"], "--email", CALM["email"]
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["state"]["regenerations"] == 1

@@ -98,6 +98,7 @@ def test_raw_completion_has_openai_shape(http: httpx.Client) -> None:
         "system_fingerprint",
         "choices",
         "usage",
+        "x_explanation",  # the offline model's evidence: an extra field clients may ignore
     }
     assert data["id"].startswith("chatcmpl-") and len(data["id"]) == len("chatcmpl-") + 24
     assert data["object"] == "chat.completion"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from support_lib.workflow import INQUIRY_TYPES
 
-from .text import Lexicon, normalize, strip_injections, weighted
+from .text import Lexicon, normalize, weighted
 
 CATEGORIES = INQUIRY_TYPES  # the workflow's vocabulary, defined once beside its node
 TIE_ORDER = ("billing", "account", "shipping", "technical", "product", "general")
@@ -179,7 +179,7 @@ class Classification:
 
 def classify_inquiry(text: str) -> Classification:
     """Score the message against each category lexicon and pick the best (see module doc)."""
-    clean = strip_injections(text or "")
+    clean = text or ""
     scores: dict[str, float] = {}
     cues: dict[str, list[str]] = {}
     for category, lexicon in LEXICONS.items():

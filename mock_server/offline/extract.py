@@ -10,15 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import any_match, normalize, strip_injections, words
+from .text import any_match, normalize, words
 
 # The customer's name: see names.py.
 
 
 def first_name(name: str | None) -> str | None:
+    """The name to greet with ("mike" → "Mike"; "Lena Weiss" → "Lena"), or None."""
     if not name or name.strip().lower() in ("unknown", "none", "null", "n/a", "customer", ""):
         return None
-    return name.strip().split()[0]
+    first = name.strip().split()[0]
+    return first[:1].upper() + first[1:]
 
 
 # ---------------------------------------------------------------------------
@@ -187,16 +189,16 @@ _DEADLINE_TODAY = re.compile(
 
 
 def has_legal_threat(text: str) -> bool:
-    return any_match(LEGAL_THREAT, strip_injections(text))
+    return any_match(LEGAL_THREAT, text)
 
 
 def wants_human(text: str) -> bool:
-    return any_match(HUMAN_REQUEST, strip_injections(text))
+    return any_match(HUMAN_REQUEST, text)
 
 
 def detect_urgency(text: str, sentiment: str, is_question: bool, has_problem: bool) -> str:
     """high / medium / low from deadline, legal and intensity cues (see the brief in tests)."""
-    clean = _NOT_URGENT.sub(" ", strip_injections(text or ""))
+    clean = _NOT_URGENT.sub(" ", (text or ""))
     if (
         any_match(HIGH_URGENCY, clean)
         or _CAPS_URGENT.search(clean)
@@ -323,7 +325,7 @@ FALLBACK_ISSUES = {
 
 def detect_issues(text: str) -> list[Issue]:
     """All issues whose cue phrases occur in the message, in table order."""
-    clean = strip_injections(text or "")
+    clean = text or ""
     return [issue for cues, issue in ISSUES if any_match(cues, clean)]
 
 

@@ -11,26 +11,27 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from support_lib.workflow import SENTIMENTS, URGENCIES
 
-from .classify import CATEGORIES, Classification, classify_inquiry
+from .classify import CATEGORIES
 from .extract import (
     Issue,
     detect_issues,
-    detect_urgency,
     extract_order_id,
     extract_product,
     has_legal_threat,
     main_issue,
-    make_subject,
     wants_human,
 )
+from .intents import INTENTS
+from .language import ENGLISH, Language, detect_language
+from .learned import Prediction, features, model
 from .names import extract_name
-from .sentiment import SentimentResult, analyze_sentiment
-from .text import Prompt, strip_injections
+from .sentiment import analyze_sentiment
+from .text import Prompt
 
 PROBLEM_ISSUES = {
     "double_charge", "unknown_charge", "overcharge", "payment_failed", "damaged_item",
@@ -60,8 +61,10 @@ class Facts:
     wants_human: bool
     is_question: bool
     has_problem: bool
-    classification: Classification | None = None
-    sentiment_detail: SentimentResult | None = None
+    intent: str = "other"
+    language: Language = ENGLISH
+    evidence: dict[str, Prediction] = field(default_factory=dict)
+    """Why each label: the model's confidence and the features that counted most."""
 
 
 def normalize_label(value: object, allowed: tuple[str, ...], default: str | None) -> str | None:
@@ -81,38 +84,55 @@ def normalize_label(value: object, allowed: tuple[str, ...], default: str | None
 
 @lru_cache(maxsize=512)
 def analyze_message(message: str) -> Facts:
-    """Run every analyser over one customer message."""
+    """Run every analyser over one customer message (all of it: injection attempts included,
+    as a model would read them; the kit's defence is in how its prompts are built)."""
     message = message or ""
-    clean = strip_injections(message)
-    classification = classify_inquiry(message)
-    sentiment = analyze_sentiment(message)
+    x = features(message)
+    evidence = {task: model(task).predict(message, x) for task in LABEL_TASKS}
+    intent = _intent(message, x, evidence["inquiry_type"].label)
+    evidence["intent"] = intent
     issues = detect_issues(message)
-    has_problem = any(i.key in PROBLEM_ISSUES for i in issues) or sentiment.score <= -1
-    is_question = "?" in clean or any(_QUESTION_START.match(s) for s in clean.split(". "))
-    urgency = detect_urgency(message, sentiment.label, is_question, has_problem)
-    issue = main_issue(message, classification.label)
-    # Names and ids are data, so they are read from the whole message (an injection attempt
-    # may still mention a real order); labels are computed from the cleaned text only.
+    mood = analyze_sentiment(message)
+    has_problem = any(i.key in PROBLEM_ISSUES for i in issues) or mood.score <= -1
+    is_question = "?" in message or any(_QUESTION_START.match(s) for s in message.split(". "))
+    inquiry_type = evidence["inquiry_type"].label
+    issue = main_issue(message, inquiry_type)
     raw = re.sub(r"</?[a-zA-Z][a-zA-Z0-9_]{0,40}>", " ", message)
     order_id = extract_order_id(raw)
-    product = extract_product(clean)
+    product = extract_product(message)
     return Facts(
         message=message,
         customer_name=extract_name(raw),
         order_id=order_id,
         product=product,
-        inquiry_type=classification.label,
-        sentiment=sentiment.label,
-        urgency=urgency,
+        inquiry_type=inquiry_type,
+        sentiment=evidence["sentiment"].label,
+        urgency=evidence["urgency"].label,
         issue=issue,
-        subject=make_subject(issue, order_id, product),
+        subject=subject_line(intent.label, order_id),
         legal_threat=has_legal_threat(message),
         wants_human=wants_human(message),
         is_question=is_question,
         has_problem=has_problem,
-        classification=classification,
-        sentiment_detail=sentiment,
+        intent=intent.label,
+        language=detect_language(message),
+        evidence=evidence,
     )
+
+
+LABEL_TASKS = ("inquiry_type", "sentiment", "urgency")
+
+
+def _intent(message: str, x: dict, inquiry_type: str) -> Prediction:
+    """The most likely intent among those of the chosen inquiry type: each type has its own
+    small intent model, which only has to tell that type's intents apart."""
+    return model(f"intent:{inquiry_type}").predict(message, x)
+
+
+def subject_line(intent: str, order_id: str | None) -> str:
+    """A short subject such as "Late delivery (order #50422)"."""
+    title = intent.replace("_", " ").capitalize()
+    return f"{title} (order #{order_id})" if order_id else title
 
 
 def customer_message(prompt: Prompt) -> str:
@@ -156,9 +176,12 @@ def facts_from_prompt(prompt: Prompt) -> Facts:
     if not changes:
         return facts
     updated = dataclasses.replace(facts, **changes)
-    if "inquiry_type" in changes or "order_id" in changes or "product" in changes:
-        issue = main_issue(facts.message, updated.inquiry_type)
+    if "inquiry_type" in changes and INTENTS[facts.intent].inquiry_type != updated.inquiry_type:
+        x = features(facts.message)
+        intent = _intent(facts.message, x, updated.inquiry_type).label
+        updated = dataclasses.replace(updated, intent=intent)
+    if "order_id" in changes or updated.intent != facts.intent:
         updated = dataclasses.replace(
-            updated, issue=issue, subject=make_subject(issue, updated.order_id, updated.product)
+            updated, subject=subject_line(updated.intent, updated.order_id)
         )
     return updated

@@ -25,8 +25,9 @@ from .classify import CATEGORIES
 from .decisions import decide_escalation, follow_up_plan, response_context, suggested_solutions
 from .extract import first_name
 from .facts import Facts
+from .replies import write_reply
 from .text import normalize, stable_hash
-from .writing import compose_reply, summary_sentence
+from .writing import summary_sentence
 
 MAX_DEPTH = 4  # deeper than this, optional fields are null and arrays are empty
 MISSING = object()  # "no opinion", as opposed to an explicit None (unknown order id)
@@ -351,20 +352,19 @@ class SchemaFiller:
                     f"sentiment and {f.urgency} urgency ({f.subject})."
                 )
             case "language":
-                return "en" if schema.get("maxLength", 99) < 7 else "English"
+                short = schema.get("maxLength", 99) < 7
+                return f.language.code if short else f.language.name
             case "key_points" | "additional_info_needed" | "tone":
                 return response_context(f, action, None)[field]
             case "solutions":
                 return suggested_solutions(f, action)
             case "keywords":
-                cues = f.classification.cues.get(f.inquiry_type, []) if f.classification else []
-                return [c.rstrip("*") for c in cues][:3] or [f.inquiry_type]
+                cues = [name.split(":", 1)[1] for name, _ in f.evidence["inquiry_type"].evidence]
+                return [c for c in cues if ":" not in c][:3] or [f.inquiry_type]
             case "issues":
                 return MISSING if quality else [f.subject]
             case "reply":
-                return (
-                    compose_reply(f, suggested_solutions(f)) if t in (None, "string") else MISSING
-                )
+                return write_reply(f, action) if t in (None, "string") else MISSING
             case "ticket_id":
                 return f"TICKET-{stable_hash(f.message) % 16**8:08X}"
             case "escalate":

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import Hit, Lexicon, normalize, split_sentences, strip_injections, weighted
+from .text import Hit, Lexicon, normalize, split_sentences, weighted
 
 NEGATIVE_THRESHOLD = -1.5  # total <= this -> negative
 POSITIVE_THRESHOLD = 1.5  # total >= this -> positive
@@ -265,7 +265,7 @@ _INTERJECTION_ONLY = re.compile(
 
 def analyze_sentiment(text: str) -> SentimentResult:
     """Classify the sentiment of a customer message (see the module docstring)."""
-    clean = strip_injections(text or "")
+    clean = text or ""
     sentences = split_sentences(clean)
     all_hits = LEXICON.find(clean)
     ironic = bool(

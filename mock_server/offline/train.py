@@ -1,0 +1,139 @@
+"""Train the offline model's linear classifiers on the kit's labeled corpus.
+
+    python -m mock_server.offline.train          # report dev accuracy, write weights.json
+    python -m mock_server.offline.train --check  # report only
+
+Data (``support_lib/data/corpus``): ``train.jsonl``, every ``extra_train_*.jsonl`` and the
+older labeled set to learn from, ``dev.jsonl`` to choose settings on.
+``test.jsonl`` is frozen and never read here. Dev only chooses between a few settings, so
+its figures stay a fair estimate too. Training is deterministic: the same files
+give the same weights, byte for byte. Learners can add messages and train again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from .learned import WEIGHTS, LinearModel, features
+
+CORPUS = Path(__file__).resolve().parents[2] / "support_lib" / "data" / "corpus"
+TYPES = ("technical", "billing", "shipping", "product", "account", "general")
+TASKS = {  # model name -> (the label it learns, which rows it learns from)
+    "inquiry_type": ("inquiry_type", None),
+    "sentiment": ("sentiment", None),
+    "urgency": ("urgency", None),
+    # one intent model per inquiry type: it only has to tell apart that type's intents
+    **{f"intent:{t}": ("intent", t) for t in TYPES},
+}
+SETTINGS = [(8, 1e-3), (16, 1e-3), (16, 1e-4)]  # (epochs, L2 penalty) tried on dev
+MIN_SEEN = 2  # features seen in fewer training messages are left out
+PRUNE = 0.06  # smaller weights are dropped: they change almost nothing and fill the file
+
+
+def load(*names: str) -> list[dict]:
+    rows = []
+    for name in names:
+        for path in sorted(CORPUS.glob(f"{name}.jsonl")):
+            rows += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def shuffled(rows: list[dict]) -> list[dict]:
+    """A fixed shuffle (by a hash of each id): files written in different styles mix, so
+    the last updates of an epoch do not all come from one file."""
+    return sorted(rows, key=lambda row: hashlib.sha256(row["id"].encode()).hexdigest())
+
+
+def load_older_set() -> list[dict]:
+    """The 132 messages the first offline model was written against (no intents)."""
+    path = CORPUS.parent / "labeled_messages.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+
+
+def fit(task: str, rows: list[dict], epochs: int, l2: float, cache: dict) -> LinearModel:
+    """Stochastic gradient descent on the softmax loss, one pass per epoch, in a fixed
+    shuffled order."""
+    rows = shuffled([row for row in rows if row.get(task)])  # the older set has no intents
+    labels = sorted({row[task] for row in rows})
+    weights: dict[str, dict[str, float]] = {label: defaultdict(float) for label in labels}
+    bias = dict.fromkeys(labels, 0.0)
+    seen = Counter(k for row in rows for k in cache_features(row["message"], cache))
+    data = [  # a feature seen in one message only teaches nothing that carries over
+        (
+            {k: v for k, v in cache_features(row["message"], cache).items() if seen[k] >= MIN_SEEN},
+            row[task],
+        )
+        for row in rows
+    ]
+    for epoch in range(epochs):
+        rate = 0.5 / (1 + 0.2 * epoch)
+        for x, truth in data:
+            scores = {
+                lab: bias[lab] + sum(weights[lab][k] * v for k, v in x.items()) for lab in labels
+            }
+            top = max(scores.values())
+            exps = {lab: math.exp(s - top) for lab, s in scores.items()}
+            total = sum(exps.values())
+            for lab in labels:
+                grad = exps[lab] / total - (lab == truth)
+                if abs(grad) > 1e-6:
+                    row_weights = weights[lab]
+                    for k, v in x.items():
+                        row_weights[k] -= rate * (grad * v + l2 * row_weights[k])
+                    bias[lab] -= rate * grad
+    kept = {
+        lab: {k: round(w, 3) for k, w in sorted(ws.items()) if abs(w) >= PRUNE}
+        for lab, ws in weights.items()
+    }
+    return LinearModel(task, labels, {lab: round(b, 4) for lab, b in bias.items()}, kept)
+
+
+def cache_features(message: str, cache: dict) -> dict[str, float]:
+    if message not in cache:
+        cache[message] = features(message)
+    return cache[message]
+
+
+def accuracy(model: LinearModel, rows: list[dict], task: str, cache: dict) -> float:
+    rows = [row for row in rows if row.get(task)]
+    right = sum(
+        model.predict(row["message"], cache_features(row["message"], cache)).label == row[task]
+        for row in rows
+    )
+    return right / len(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mock_server.offline.train")
+    parser.add_argument("--check", action="store_true", help="report only, write nothing")
+    args = parser.parse_args(argv)
+    learn, dev = load("train", "extra_train_*") + load_older_set(), load("dev")
+    cache: dict = {}
+    trained = {}
+    for name, (field, only) in TASKS.items():
+        rows, check = (
+            [r for r in learn if only in (None, r["inquiry_type"])],
+            [r for r in dev if only in (None, r["inquiry_type"])],
+        )
+        results = {s: accuracy(fit(field, rows, *s, cache), check, field, cache) for s in SETTINGS}
+        best = max(SETTINGS, key=lambda s: (results[s], -s[0]))
+        print(
+            f"{name:<17} dev {results[best]:.1%} with {best[0]} epochs, l2={best[1]:g} "
+            f"({len(rows)} training rows)",
+            flush=True,
+        )
+        trained[name] = fit(field, rows, *best, cache).to_json()  # dev stays held out
+    if not args.check:
+        WEIGHTS.write_text(json.dumps(trained, sort_keys=True, separators=(",", ":")) + "\n")
+        print(f"wrote {WEIGHTS} ({WEIGHTS.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

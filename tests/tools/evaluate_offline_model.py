@@ -1,0 +1,80 @@
+"""How good is the offline model, on the corpus's dev and frozen test splits?
+
+    python tests/tools/evaluate_offline_model.py            # dev only
+    python tests/tools/evaluate_offline_model.py --test     # dev, then the frozen test split
+
+Each message goes through the workflow's own prompts (extract, classify, sentiment) and the
+offline model, exactly as a run would send them. Prints accuracy with a 95% Wilson interval
+per field, names found, and the median time per model call. Run ``--test`` only to report:
+nothing may be tuned on what it prints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from mock_server.offline_model import answer
+from support_lib.llm import response_format
+from support_lib.workflow import CustomerInfo, InquiryClassification, SentimentAnalysis
+from support_lib.workflow.analysis import CLASSIFY_PROMPT, EXTRACT_PROMPT, SENTIMENT_PROMPT
+
+CORPUS = Path(__file__).resolve().parents[2] / "support_lib" / "data" / "corpus"
+
+
+def wilson(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion (honest for small n and near 100%)."""
+    if n == 0:
+        return 0.0, 0.0
+    p = right / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def ask(prompt, model, message: str, timings: list[float] | None = None):
+    """One call as a run makes it; ``timings`` gets its time (the first call for a message
+    does the analysis; later calls about the same message reuse it)."""
+    started = time.perf_counter()
+    raw = answer(prompt.render({"customer_message": message}), response_format(model), 0.1)
+    if timings is not None:
+        timings.append(time.perf_counter() - started)
+    return model.model_validate_json(raw)
+
+
+def evaluate(split: str) -> None:
+    rows = [json.loads(line) for line in (CORPUS / f"{split}.jsonl").read_text().splitlines()]
+    right = {"inquiry_type": 0, "sentiment": 0, "urgency": 0, "name": 0, "order_id": 0}
+    named = found = false_names = 0
+    timings: list[float] = []
+    for row in rows:
+        message = row["message"]
+        kind = ask(CLASSIFY_PROMPT, InquiryClassification, message, timings).inquiry_type
+        mood = ask(SENTIMENT_PROMPT, SentimentAnalysis, message).sentiment
+        info = ask(EXTRACT_PROMPT, CustomerInfo, message)
+        name = None if info.customer_name == "Unknown" else info.customer_name
+        right["inquiry_type"] += kind == row["inquiry_type"]
+        right["sentiment"] += mood == row["sentiment"]
+        right["urgency"] += info.urgency == row["urgency"]
+        right["name"] += name == row["customer_name"]
+        right["order_id"] += info.order_id == row["order_id"]
+        named += bool(row["customer_name"])
+        found += bool(row["customer_name"]) and name == row["customer_name"]
+        false_names += not row["customer_name"] and name is not None
+    n = len(rows)
+    print(f"{split}: {n} messages")
+    for field, count in right.items():
+        low, high = wilson(count, n)
+        print(f"  {field:<13} {count / n:6.1%}  (95% CI {low:.1%} to {high:.1%})")
+    print(f"  names found   {found}/{named} given names; {false_names} names invented")
+    print(f"  median time of a first call about a message: {statistics.median(timings) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    evaluate("dev")
+    if "--test" in sys.argv[1:]:
+        evaluate("test")
