@@ -139,10 +139,12 @@ class ModelRequest:
 
 @dataclass
 class Completion:
-    """What one call returned: the value (a Pydantic object or text) and its usage."""
+    """What one call returned: the value (a Pydantic object or text), its usage, and the
+    model's own explanation when it gives one (the offline model does)."""
 
     value: Any
     usage: dict[str, Any]
+    explanation: Any = None
 
 
 class ModelError(RetryableError):
@@ -224,7 +226,8 @@ class OpenAIModel:
         except openai.APIError as exc:
             raise _translate(exc, self.backend) from exc
         usage = self._usage(response, started)
-        return Completion(_answer(response, request, usage), usage)
+        explanation = (getattr(response, "model_extra", None) or {}).get("x_explanation")
+        return Completion(_answer(response, request, usage), usage, explanation)
 
     def _usage(self, response: Any, started: float) -> dict[str, Any]:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -449,6 +452,8 @@ class LLMNode(Node[HasLLM]):
                 ctx.record_usage(**exc.usage)
             raise
         ctx.record_usage(**result.usage)
+        if result.explanation is not None:
+            ctx.record_explanation(result.explanation)
         value = result.value
         problem = self.check(value) if self.check and isinstance(value, str) else None
         if problem:

@@ -136,6 +136,9 @@ class NodeContext(Generic[DepsT]):
     def record_inputs(self, **inputs: Any) -> None:
         self.record.inputs = inputs
 
+    def record_explanation(self, explanation: Any) -> None:
+        self.record.explanation = explanation
+
     def record_usage(self, **usage: Any) -> None:
         """Add one call's usage (tokens, cost, latency) to the node's record. Numbers add
         up over calls and attempts: a retried call is paid for twice, and shows it."""

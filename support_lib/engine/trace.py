@@ -37,6 +37,9 @@ class NodeRun:
     error: str | None = None
     skip_reason: str | None = None
     usage: dict[str, Any] | None = None
+    explanation: Any = None
+    """Why the node's service answered as it did, when the service says (the offline
+    model does): e.g. the words that made it choose "billing"."""
 
     @property
     def duration_ms(self) -> float | None:

@@ -71,7 +71,8 @@ def evaluate(split: str) -> None:
         low, high = wilson(count, n)
         print(f"  {field:<13} {count / n:6.1%}  (95% CI {low:.1%} to {high:.1%})")
     print(f"  names found   {found}/{named} given names; {false_names} names invented")
-    print(f"  median time of a first call about a message: {statistics.median(timings) * 1000:.1f} ms")
+    median_ms = statistics.median(timings) * 1000
+    print(f"  median time of a first call about a message: {median_ms:.1f} ms")
 
 
 if __name__ == "__main__":
