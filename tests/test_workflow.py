@@ -381,3 +381,11 @@ async def test_a_cut_off_reply_is_asked_again_and_never_sent():
     trace, api, _ = await run(always_cut)
     assert trace.status == "failed" and "node 'personalize_response' failed" in trace.error
     assert "/support/send" not in api.paths()  # half a reply never reaches the customer
+
+
+async def test_a_legal_threat_escalates_whatever_the_model_decided():
+    message = "Where is order #50422? If it is not here Friday my lawyer will be in touch."
+    trace, api, _ = await run(message=message)  # the script says generate_response
+    result = SupportResult.from_trace(trace)
+    assert result.escalated and "mentions lawyer" in result.escalation.reason
+    assert "/support/escalate" in api.paths()

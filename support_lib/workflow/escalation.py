@@ -9,6 +9,7 @@ case is logged (the original demo's escalation branch ended without either).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -54,12 +55,34 @@ ESCALATION_PROMPT = Prompt(
     ),
 )
 
+LEGAL_WORDS = (
+    "lawyer", "solicitor", "attorney", "legal action", "take you to court", "sue you",
+    "small claims", "chargeback", "trading standards", "consumer protection", "ombudsman",
+)  # fmt: skip
+"""Words that make a case a legal matter. Whatever the model decided, such a case goes to a
+person: a decision that matters has a floor in code, which no prompt injection can lower.
+It is data: change the words and the rule changes."""
+
+
+def legal_words_in(message: str) -> list[str]:
+    low = message.lower()
+    return [word for word in LEGAL_WORDS if re.search(rf"\b{re.escape(word)}\b", low)]
+
+
 NO_ACCOUNT = {"account_action": None}
 """Off the billing route there is no account analysis: the prompt then says null."""
 
 
 def escalation_to_state(decision: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-    return {"escalation_decision": dict(decision), "escalated": decision["decision"] == "escalate"}
+    """The decision as state; a legal threat escalates whatever was decided (the floor)."""
+    decision = dict(decision)
+    legal = legal_words_in(inputs["customer_message"])
+    if legal and decision["decision"] != "escalate":
+        decision = {
+            "decision": "escalate",
+            "reason": f"Escalated in code: the message mentions {', '.join(legal)}.",
+        }
+    return {"escalation_decision": decision, "escalated": decision["decision"] == "escalate"}
 
 
 def route_escalation(view: Mapping[str, Any]) -> str:
@@ -105,7 +128,7 @@ def rule_escalation_check() -> FunctionNode:
         "check_escalation",
         rule_escalation,
         label="Check Escalation Criteria (rules)",
-        reads=("inquiry_type", "sentiment", "customer_info", "account_action"),
+        reads=("customer_message", "inquiry_type", "sentiment", "customer_info", "account_action"),
         writes=("escalation_decision", "escalated"),
         routes=DECISIONS,
         route=route_escalation,
