@@ -19,7 +19,9 @@ the first client is made, so ``import support_lib`` stays fast.
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +66,9 @@ PRICES: dict[str, Price] = {
 }
 """Known prices; a dated model name (``gpt-4.1-mini-2025-04-14``) uses its family's price.
 Unknown models (local ones) cost 0."""
+PRICES_AS_OF = "OpenAI's list prices of April 2025"
+"""When the table was written: prices change, so check your provider's page before you
+trust a cost to the cent."""
 
 
 def price_for(model: str) -> Price:
@@ -197,6 +202,7 @@ class OpenAIModel:
 
         self.backend = backend
         self.model_name = backend.model
+        self.json_mode = False  # True once the server refused the json_schema format
         self.client = openai.AsyncOpenAI(
             base_url=backend.base_url,
             api_key=backend.api_key,
@@ -240,16 +246,47 @@ class OpenAIModel:
         )
 
     async def _call(self, request: ModelRequest) -> Any:
+        """Structured output as a strict ``json_schema``; a server that refuses it (e.g.
+        llama-cpp-python's) is asked once in JSON mode with the schema in the prompt, and
+        from then on only in JSON mode. The answer is validated the same way either way."""
+        import openai
+
+        if request.output_model is None:
+            return await self._create(request, None)
+        if not self.json_mode:
+            try:
+                return await self._create(request, response_format(request.output_model))
+            except openai.APIStatusError as exc:
+                if self.backend.kind != "compatible" or not _refuses_format(exc):
+                    raise
+                self.json_mode = True  # this server does not take json_schema: JSON mode
+        try:
+            return await self._create(request, json_mode_format(request.output_model), True)
+        except openai.APIStatusError as exc:
+            if not _refuses_format(exc):
+                raise
+            raise RuntimeError(
+                f"the server at {self.backend.base_url} refused structured output (both a "
+                f"json_schema response format and JSON mode: {_short(exc)}). Use a server "
+                "that supports response_format json_schema, such as llama.cpp's llama-server, "
+                "vLLM, Ollama or OpenAI (see README, 'Which model answers')."
+            ) from exc
+
+    async def _create(
+        self, request: ModelRequest, fmt: dict | None, schema_in_prompt: bool = False
+    ) -> Any:
         limit = "max_completion_tokens" if self.backend.kind == "openai" else "max_tokens"
-        extra = {}
-        if request.output_model is not None:
-            extra["response_format"] = response_format(request.output_model)
+        messages = request.messages
+        if schema_in_prompt and request.output_model is not None:
+            schema = json.dumps(strict_schema(request.output_model.model_json_schema()))
+            note = f"Answer with one JSON object that follows this JSON schema: {schema}"
+            messages = [{"role": "system", "content": note}, *messages]
         return await self.client.chat.completions.create(
             model=self.model_name,
-            messages=request.messages,
+            messages=messages,
             temperature=request.temperature,
             **{limit: request.max_tokens},
-            **extra,
+            **({"response_format": fmt} if fmt else {}),
         )
 
     async def aclose(self) -> None:
@@ -289,6 +326,12 @@ def response_format(model: type[pydantic.BaseModel]) -> dict[str, Any]:
     }
 
 
+def json_mode_format(model: type[pydantic.BaseModel]) -> dict[str, Any]:
+    """JSON mode, for servers without ``json_schema``: ``json_object``, plus the schema in
+    the field llama-cpp-python reads (others ignore it; the prompt carries it too)."""
+    return {"type": "json_object", "schema": strict_schema(model.model_json_schema())}
+
+
 def strict_schema(node: Any) -> Any:
     """A JSON schema in strict form: every object closed (``additionalProperties: false``)
     with every property required, no ``null`` defaults, and no ``$ref`` with siblings."""
@@ -305,6 +348,13 @@ def strict_schema(node: Any) -> Any:
     if "$ref" in node and len(node) > 1:  # {"$ref": ..., "description": ...}
         node = {"allOf": [{"$ref": node.pop("$ref")}], **node}
     return node
+
+
+def _refuses_format(exc: Any) -> bool:
+    """Did the server refuse the response format (rather than fail for a passing reason)?"""
+    status = getattr(exc, "status_code", 0)
+    said = re.search(r"response_format|json_schema|schema|grammar", str(exc), re.IGNORECASE)
+    return status == 501 or (status in (400, 422, 500) and said is not None)
 
 
 def _translate(exc: Exception, backend: Backend) -> Exception:

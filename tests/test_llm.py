@@ -127,3 +127,36 @@ def test_prices_match_the_longest_known_prefix():
     assert price_for("gpt-4.1-2025-04-14").prompt == 2.00
     assert price_for("llama3.2").prompt == 0.0
     assert estimate_cost("gpt-4.1-mini", 1_000_000, 1_000_000) == pytest.approx(2.00)
+
+
+def model_refusing_json_schema(json_mode_works: bool) -> tuple[OpenAIModel, list[dict]]:
+    """A server like llama-cpp-python's: 500 for json_schema; JSON mode works (or not)."""
+    seen: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        if body["response_format"]["type"] == "json_schema" or not json_mode_works:
+            return httpx.Response(500, json={"error": {"message": "unsupported response_format"}})
+        return httpx.Response(200, json=completion(json.dumps({"inquiry_type": "billing"})))
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return OpenAIModel(BACKEND, http_client=client), seen
+
+
+async def test_a_server_without_json_schema_is_asked_in_json_mode_from_then_on():
+    model, seen = model_refusing_json_schema(json_mode_works=True)
+    first = await model.complete(request())
+    second = await model.complete(request())
+    assert first.value.inquiry_type == second.value.inquiry_type == "billing"
+    kinds = [body["response_format"]["type"] for body in seen]
+    assert kinds == ["json_schema", "json_object", "json_object"]
+    assert seen[1]["response_format"]["schema"]["properties"]["inquiry_type"]["enum"]
+    assert "follows this JSON schema" in seen[1]["messages"][0]["content"]
+
+
+async def test_a_server_refusing_both_fails_at_once_with_servers_that_work():
+    model, seen = model_refusing_json_schema(json_mode_works=False)
+    with pytest.raises(RuntimeError, match="llama.cpp's llama-server, vLLM, Ollama or OpenAI"):
+        await model.complete(request())
+    assert len(seen) == 2  # one try of each format; a RuntimeError is never retried
