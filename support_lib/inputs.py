@@ -14,7 +14,12 @@ import secrets
 import unicodedata
 from typing import Any
 
-from .workflow import DEFAULT_EMAIL, DEFAULT_MESSAGE
+DEFAULT_MESSAGE = (
+    "I've been charged twice for my order #12345. This is unacceptable! "
+    "I want a refund immediately."
+)
+"""The original demo's message: what a run without a message is about."""
+DEFAULT_EMAIL = "customer@example.com"
 
 MAX_MESSAGE_CHARS = 8000
 """Longer messages are refused before any call is made (about 2,000 tokens of text)."""

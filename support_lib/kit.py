@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .engine import Observer, ResumeError, Trace, Workflow
+from .engine import Observer, ResumeError, RunStore, Trace, Workflow
 from .engine.nodes import NO_ANSWER
 from .inputs import InvalidInputError, make_inputs
 from .llm import Backend, ChatModel, OpenAIModel, resolve_backend
@@ -42,6 +42,7 @@ __all__ = [
     "make_inputs",
     "open_deps",
     "port_problem",
+    "run_store",
     "run",
     "serve_app",
     "start_mock",
@@ -128,9 +129,23 @@ def serve_app(app: Any, host: str, port: int, name: str) -> Any:
 
 
 @functools.cache
-def standard_workflow(max_regenerations: int = 1, escalation: Escalation = "llm") -> Workflow:
+def standard_workflow(
+    max_regenerations: int = 1, escalation: Escalation = "llm", human_in_the_loop: bool = False
+) -> Workflow:
     """The support workflow, built and checked once per variant (runs share it)."""
-    return build_workflow(max_regenerations=max_regenerations, escalation=escalation)
+    return build_workflow(
+        max_regenerations=max_regenerations,
+        escalation=escalation,
+        human_in_the_loop=human_in_the_loop,
+    )
+
+
+def run_store(path: str | os.PathLike[str] | None = None) -> RunStore:
+    """Where runs that wait for a person are kept: ``path``, else ``$SUPPORT_KIT_DB``,
+    else ``support_kit.sqlite3`` in the current folder (the mock server's default too)."""
+    from mock_server.store import resolve_db_path
+
+    return RunStore(resolve_db_path(path))
 
 
 @asynccontextmanager
@@ -181,6 +196,8 @@ async def arun(
     llm: ChatModel | None = None,
     observers: Iterable[Observer] = (),
     check: bool = True,
+    human_in_the_loop: bool = False,
+    store: RunStore | None = None,
 ) -> Trace:
     """Run the support workflow (or ``workflow``) once and return its trace.
 
@@ -188,9 +205,11 @@ async def arun(
     ``mock_url`` points at a running mock server (else this process's is used);
     ``backend`` overrides the environment's choice of model, and ``llm`` replaces the
     model client altogether (a scripted model in tests). ``check=False`` returns a failed
-    trace instead of raising ``WorkflowRunError``.
+    trace instead of raising ``WorkflowRunError``. ``human_in_the_loop`` holds high-stakes
+    replies for a person and lets agents answer escalated cases: such a run may end
+    "waiting"; ``store`` keeps it (and every run) so any process can resume it.
     """
-    wf = workflow or standard_workflow(max_regenerations, escalation)
+    wf = workflow or standard_workflow(max_regenerations, escalation, human_in_the_loop)
     inputs = _inputs_for(wf, message, {"email": email, "ticket_id": ticket_id, "history": history})
     base_url = mock_url or local_mock().url
     async with open_deps(base_url, backend, llm) as deps:
@@ -201,6 +220,8 @@ async def arun(
         trace.meta["model"] = deps.llm.model_name
         if isinstance(deps.llm, OpenAIModel):
             trace.meta["backend"] = deps.llm.backend.describe()
+    if store is not None:
+        store.save(trace)
     return trace.raise_for_status() if check else trace
 
 
@@ -208,16 +229,18 @@ def workflow_of(trace: Trace) -> Workflow:
     """The standard workflow variant that made ``trace`` (for resuming it)."""
     for regenerations in range(6):
         for escalation in ("llm", "rules"):
-            candidate = standard_workflow(regenerations, escalation)  # type: ignore[arg-type]
-            if candidate.compile().description == trace.graph:
-                return candidate
+            for human in (False, True):
+                candidate = standard_workflow(regenerations, escalation, human)  # type: ignore[arg-type]
+                if candidate.compile().description == trace.graph:
+                    return candidate
     raise ResumeError(f"run {trace.run_id} was not made by the standard workflow: pass workflow=")
 
 
 async def aresume(
-    trace: Trace,
+    run: Trace | str,
     answer: Any = NO_ANSWER,
     *,
+    store: RunStore | None = None,
     workflow: Workflow | None = None,
     mock_url: str | None = None,
     backend: Backend | None = None,
@@ -226,17 +249,26 @@ async def aresume(
     check: bool = True,
 ) -> Trace:
     """Carry on a run that stopped (waiting for a person, or failed) with fresh services:
-    what it already did is not done again (see ``Workflow.aresume``)."""
+    what it already did is not done again (see ``Workflow.aresume``). ``run`` is a trace,
+    or a run id to take from ``store`` (only one resume of a run succeeds)."""
+    trace = store.claim(run) if isinstance(run, str) and store else run
+    if isinstance(trace, str):
+        raise ResumeError("give a trace, or a run id and the store that keeps it")
     wf = workflow or workflow_of(trace)
-    async with open_deps(mock_url or local_mock().url, backend, llm) as deps:
-        return await wf.aresume(
-            trace,
-            answer=answer,
-            deps=deps,
-            observers=observers,
-            check=check,
-            deadline_s=Timeouts.from_env().run_s,
-        )
+    try:
+        async with open_deps(mock_url or local_mock().url, backend, llm) as deps:
+            await wf.aresume(
+                trace,
+                answer=answer,
+                deps=deps,
+                observers=observers,
+                check=False,
+                deadline_s=Timeouts.from_env().run_s,
+            )
+    finally:
+        if store is not None and trace.status != "running":
+            store.save(trace)
+    return trace.raise_for_status() if check else trace
 
 
 def run(message: str | Mapping[str, Any] = DEFAULT_MESSAGE, **kwargs: Any) -> Trace:

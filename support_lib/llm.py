@@ -30,59 +30,24 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pydantic
 
 from .engine import Node, NodeContext, RetryableError, RetryPolicy
+from .prices import (  # noqa: F401 - the price table is part of what llm offers
+    OFFLINE_MODEL,
+    PRICES,
+    PRICES_AS_OF,
+    Price,
+    estimate_cost,
+    price_for,
+)
 from .templates import escape_markup, placeholders, render_text
 
 if TYPE_CHECKING:
     import ssl
 
-OFFLINE_MODEL = "support-kit-offline-1"
 DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
 DEFAULT_LOCAL_MODEL = "llama3.2"
 LLM_TIMEOUT_S = 20.0
 """How long one model call may take before the client gives up (a retryable error); the
 kit passes its ``Timeouts.model_call_s`` (see ``kit.Timeouts``)."""
-
-
-# --------------------------------------------------------------------------- prices
-
-
-@dataclass(frozen=True)
-class Price:
-    """US dollars per million prompt and completion tokens."""
-
-    prompt: float
-    completion: float
-    note: str = ""
-
-
-PRICES: dict[str, Price] = {
-    "gpt-4.1": Price(2.00, 8.00),
-    "gpt-4.1-mini": Price(0.40, 1.60),
-    "gpt-4.1-nano": Price(0.10, 0.40),
-    "gpt-4o": Price(2.50, 10.00),
-    "gpt-4o-mini": Price(0.15, 0.60),
-    "gpt-4": Price(30.00, 60.00, "a flat GPT-4 price for every call (the original demo's)"),
-    OFFLINE_MODEL: Price(0.40, 1.60, "illustrative: priced like gpt-4.1-mini"),
-}
-"""Known prices; a dated model name (``gpt-4.1-mini-2025-04-14``) uses its family's price.
-Unknown models (local ones) cost 0."""
-PRICES_AS_OF = "OpenAI's list prices of April 2025"
-"""When the table was written: prices change, so check your provider's page before you
-trust a cost to the cent."""
-
-
-def price_for(model: str) -> Price:
-    """The price of ``model``, matching the longest known prefix."""
-    for name in sorted(PRICES, key=len, reverse=True):
-        if model == name or model.startswith(name + "-"):
-            return PRICES[name]
-    return Price(0.0, 0.0, "unknown model: no price")
-
-
-def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
-    price = price_for(model)
-    cost = (prompt_tokens * price.prompt + completion_tokens * price.completion) / 1_000_000
-    return round(cost, 8)
 
 
 # --------------------------------------------------------------------------- backend

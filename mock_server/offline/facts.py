@@ -107,7 +107,7 @@ def analyze_message(message: str) -> Facts:
         product=product,
         inquiry_type=inquiry_type,
         sentiment=evidence["sentiment"].label,
-        urgency=evidence["urgency"].label,
+        urgency="high" if has_legal_threat(message) else evidence["urgency"].label,
         issue=issue,
         subject=subject_line(intent.label, order_id),
         legal_threat=has_legal_threat(message),

@@ -43,6 +43,7 @@ from .nodes import (
 )
 from .schedule import Schedule, Step
 from .state import StateSchema, schema_of
+from .store import RunStore
 from .trace import NodeRun, Status, Trace
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "RetryPolicy",
     "ResumeError",
     "RetryableError",
+    "RunStore",
     "Router",
     "Schedule",
     "StateSchema",

@@ -45,6 +45,7 @@ class Execution:
         self.deps = deps
         self.observers = observers
         self.answers = dict(answers or {})  # node -> a person's answer, for a resumed run
+        self.asked_at = (trace.waiting_for or {}).get("since_ms")  # when the question was put
         self.interrupted = False
         self.state: dict[str, Any] = {**trace.inputs, **trace.state}
         resumed = trace.checkpoint is not None
@@ -163,6 +164,8 @@ class Execution:
         """Run one node under its retry policy and timeout; return its checked writes."""
         answer = self.answers.pop(node.name, NO_ANSWER)
         ctx = NodeContext(record, self.deps, self.trace.run_id, self.clock_start, answer)
+        if answer is not NO_ANSWER and self.asked_at is not None:
+            ctx.waited_ms = round(self.now_ms() - self.asked_at, 1)
         inputs = self.inputs_for(node, node.reads)
         while True:
             record.attempts += 1

@@ -114,6 +114,8 @@ class NodeContext(Generic[DepsT]):
         self.run_id = run_id
         self._clock_start = clock_start
         self._answer = answer
+        self.waited_ms: float | None = None
+        """How long the person took to answer, when this node runs again with an answer."""
 
     @property
     def idempotency_key(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..engine import START, Node, Workflow
+from ..inputs import DEFAULT_EMAIL, DEFAULT_MESSAGE  # noqa: F401 - the run's defaults
 from .analysis import analyze_sentiment, classify_inquiry, extract_customer_info
 from .billing import (
     analyze_account_status,
@@ -30,7 +31,8 @@ from .escalation import (
     rule_escalation_check,
     send_acknowledgement,
 )
-from .finish import generate_follow_up, log_interaction, send_response
+from .finish import generate_follow_up, log_interaction, send_node, send_response
+from .human import ApprovalGate, wait_for_agent
 from .reply import (
     generate_response,
     generate_response_context,
@@ -42,20 +44,19 @@ from .reply import (
 )
 from .state import SupportDeps, SupportState
 
-DEFAULT_MESSAGE = (
-    "I've been charged twice for my order #12345. This is unacceptable! "
-    "I want a refund immediately."
-)
-DEFAULT_EMAIL = "customer@example.com"
-
 Escalation = Literal["llm", "rules"]
 
 
 def build_workflow(
-    *, max_regenerations: int = 1, escalation: Escalation = "llm"
+    *,
+    max_regenerations: int = 1,
+    escalation: Escalation = "llm",
+    human_in_the_loop: bool = False,
 ) -> Workflow[SupportDeps]:
     """The whole support workflow. ``escalation`` is "llm" (default) or "rules";
-    ``max_regenerations`` bounds the rewrite loop (0 turns it off)."""
+    ``max_regenerations`` bounds the rewrite loop (0 turns it off); ``human_in_the_loop``
+    holds high-stakes replies for approval and lets an agent answer escalated cases
+    (see ``human.py``)."""
     if escalation not in ("llm", "rules"):
         raise ValueError("escalation must be 'llm' or 'rules'")
     if max_regenerations < 0:
@@ -64,8 +65,8 @@ def build_workflow(
     for node in _nodes(max_regenerations, escalation):
         wf.add(node)
     _analysis_and_billing_edges(wf)
-    _escalation_edges(wf)
-    _reply_edges(wf, max_regenerations)
+    _escalation_edges(wf, human_in_the_loop)
+    _reply_edges(wf, max_regenerations, human_in_the_loop)
     return wf.validate()
 
 
@@ -106,14 +107,21 @@ def _analysis_and_billing_edges(wf: Workflow[SupportDeps]) -> None:
     wf.edge("analyze_account_status", "check_escalation")
 
 
-def _escalation_edges(wf: Workflow[SupportDeps]) -> None:
+def _escalation_edges(wf: Workflow[SupportDeps], human: bool) -> None:
     wf.edge("check_escalation", "escalate_to_human", when="escalate")
     wf.edge("escalate_to_human", "compose_acknowledgement")
     wf.edge("compose_acknowledgement", "send_acknowledgement")
-    wf.edge("send_acknowledgement", "log_interaction")
+    if not human:
+        wf.edge("send_acknowledgement", "log_interaction")
+        return
+    wf.add(wait_for_agent("wait_for_agent", "Agent Answers Escalated Case"))
+    wf.add(send_node("send_agent_answer", "Send Agent's Answer"))
+    wf.edge("send_acknowledgement", "wait_for_agent")
+    wf.edge("wait_for_agent", "send_agent_answer")
+    wf.edge("send_agent_answer", "log_interaction")
 
 
-def _reply_edges(wf: Workflow[SupportDeps], max_regenerations: int) -> None:
+def _reply_edges(wf: Workflow[SupportDeps], max_regenerations: int, human: bool) -> None:
     wf.edge("check_escalation", "generate_response_context", when="generate_response")
     wf.edge("generate_response_context", "generate_response")
     wf.edge("generate_response", "score_response")
@@ -124,7 +132,18 @@ def _reply_edges(wf: Workflow[SupportDeps], max_regenerations: int) -> None:
         wf.edge("quality_gate", "regenerate_response", when="fail")
         wf.edge("regenerate_response", "score_response", loop_limit=max_regenerations)
     wf.edge("merge_responses", "personalize_response")
-    wf.edge("personalize_response", "generate_follow_up")
-    wf.edge("personalize_response", "send_response")
+    ready = "personalize_response"
+    if human:
+        wf.add(ApprovalGate())
+        wf.add(wait_for_agent("agent_takes_over", "Agent Rewrites Rejected Reply"))
+        wf.add(send_node("send_agent_reply", "Send Agent's Reply"))
+        wf.edge("personalize_response", "approval_gate")
+        wf.edge("approval_gate", "agent_takes_over", when="agent")
+        wf.edge("agent_takes_over", "send_agent_reply")
+        wf.edge("send_agent_reply", "log_interaction")
+        ready = "approval_gate"
+    when = "send" if human else None
+    wf.edge(ready, "generate_follow_up", when=when)
+    wf.edge(ready, "send_response", when=when)
     wf.edge("generate_follow_up", "log_interaction")
     wf.edge("send_response", "log_interaction")

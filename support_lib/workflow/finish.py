@@ -108,6 +108,9 @@ log_interaction = HTTPNode(
         "response_time_ms": "{{run.elapsed_ms}}",
         "follow_up_plan": "{{follow_up_plan}}",
         "message_id": "{{send_result.message_id}}",
+        "answered_by": "{{human.by}}",
+        "human_decision": "{{human.decision}}",
+        "human_wait_ms": "{{human.waited_ms}}",
     },
     writes=["log_result"],
     # Each branch leaves some of these unwritten; None fills the log's field with null.
@@ -116,5 +119,6 @@ log_interaction = HTTPNode(
         "quality_score": None,
         "follow_up_plan": None,
         "regenerations": 0,
+        "human": None,
     },
 )

@@ -24,6 +24,7 @@ from .analysis import CustomerInfo, InquiryType, Sentiment, Urgency
 from .billing import AccountAction, AccountAnalysis, AccountStatus
 from .escalation import EscalationDecision, EscalationTicket
 from .finish import FollowUpPlan, LogResult, SendResult
+from .human import HumanDecision
 from .reply import QualityVerdict, ResponseContext
 
 
@@ -60,6 +61,8 @@ class SupportState(TypedDict, total=False):
     regenerations: int
     final_response_draft: str
     final_response: str
+    # people in the loop (a mode, off by default)
+    human: HumanDecision | None
     # 16-18: finishing
     follow_up_plan: FollowUpPlan
     send_result: SendResult
@@ -91,6 +94,10 @@ class SupportResult(BaseModel):
     logged: LogResult | None
     effects: list[str]
     """The external effects that happened, in order ("escalated", "sent", "logged")."""
+    human: HumanDecision | None = None
+    """What a person did in this run (approved, edited, rejected, or wrote the reply)."""
+    waiting_for: dict[str, Any] | None = None
+    """While the run waits for a person: the node and its question."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -98,7 +105,7 @@ class SupportResult(BaseModel):
         """What a run that stopped after acting still owes: once the customer was told
         something, the case must also be logged (and an escalated case answered). Empty
         for a completed run, or one that stopped before any effect."""
-        if self.status == "completed" or not self.effects:
+        if self.status in ("completed", "waiting") or not self.effects:
             return []
         return [e for e in ("sent", "logged") if e not in self.effects]
 
@@ -128,6 +135,8 @@ class SupportResult(BaseModel):
             sent=state.get("send_result"),
             logged=state.get("log_result"),
             effects=[effect["effect"] for effect in trace.effects],
+            human=state.get("human"),
+            waiting_for=trace.waiting_for,
         )
 
 

@@ -1,0 +1,103 @@
+"""Runs kept in SQLite: a run that waits for a person survives a restart of the process.
+
+A trace is plain JSON and carries its own checkpoint (see ``Workflow.aresume``), so a
+store only has to keep traces by run id. SQLite is the embedded default: one file, no
+server, readable with any SQL tool (lesson 10 looks inside). ``claim`` makes resuming
+safe across processes: only one of two processes resuming the same run gets it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import ResumeError
+from .trace import Trace
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    workflow    TEXT NOT NULL,
+    status      TEXT NOT NULL,          -- running, waiting, completed, failed
+    waiting_for TEXT,                   -- the node waiting for a person, if any
+    question    TEXT,                   -- what it asks (JSON)
+    updated_at  TEXT NOT NULL,
+    trace       TEXT NOT NULL           -- the whole trace, checkpoint included (JSON)
+);
+"""
+
+
+class RunStore:
+    """Traces by run id, in a SQLite file (``":memory:"`` for a store that dies with it)."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = str(path) if str(path) == ":memory:" else str(Path(path).resolve())
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, timeout=10, check_same_thread=False, isolation_level=None
+        )
+        with self._lock:
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.executescript(SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"RunStore({self.path!r})"
+
+    def save(self, trace: Trace) -> None:
+        waiting = trace.waiting_for or {}
+        row = (
+            trace.run_id,
+            trace.workflow,
+            trace.status,
+            waiting.get("node"),
+            json.dumps(waiting.get("question"), default=str) if waiting else None,
+            datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            trace.to_json(indent=None),
+        )
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
+    def load(self, run_id: str) -> Trace:
+        with self._lock:
+            row = self._db.execute("SELECT trace FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise ResumeError(f"no run {run_id!r} in {self.path}")
+        return Trace.from_json(row[0])
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """The runs waiting for a person, oldest first: id, workflow, node, question, since."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT run_id, workflow, waiting_for, question, updated_at FROM runs "
+                "WHERE status = 'waiting' ORDER BY updated_at, run_id"
+            ).fetchall()
+        keys = ("run_id", "workflow", "node", "question", "since")
+        return [
+            dict(zip(keys, (*r[:3], json.loads(r[3] or "null"), r[4]), strict=True)) for r in rows
+        ]
+
+    def claim(self, run_id: str) -> Trace:
+        """Take a waiting or failed run to resume it; a second claim fails (once only)."""
+        with self._lock:
+            taken = self._db.execute(
+                "UPDATE runs SET status = 'running' WHERE run_id = ? "
+                "AND status IN ('waiting', 'failed')",
+                (run_id,),
+            ).rowcount
+        trace = self.load(run_id)  # a clear error for an unknown id
+        if not taken:
+            raise ResumeError(
+                f"run {run_id} is {trace.status if trace.status != 'running' else 'being resumed'}"
+                ": only a waiting or failed run can be resumed, and only once"
+            )
+        return trace
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
