@@ -1,12 +1,18 @@
 """Command line: run the workflow once and print its report (or the trace as JSON).
 
     python -m support_lib --message "My parcel is late" [--email a@b.c] [--json]
+    python -m support_lib --message M --require-approval [--db FILE] [--mock-url URL] [--json]
+    python -m support_lib waiting [--db FILE] [--json]
+    python -m support_lib resume RUN_ID (--approve | --edit FILE | --reject) [--by NAME]
+                                 [--db FILE] [--mock-url URL] [--json]
     python -m support_lib doctor      # will the kit work here? (exit 0 only if so)
 
-Without ``--mock-url`` it starts the kit's mock server itself on a free port. Errors end
-with one readable paragraph and exit code 1 (2 for bad arguments), never a traceback.
-Customer text is printed with terminal control characters made visible, so a message
-cannot clear the screen or retitle the terminal.
+Without ``--mock-url`` it starts the kit's mock server itself on a free port. With
+``--require-approval`` people are in the loop: a high-stakes or escalated run stops with
+status "waiting", is kept in ``--db`` (default ``$SUPPORT_KIT_DB`` or
+``support_kit.sqlite3`` here), and ``resume`` carries it on in any later process.
+Errors end with one readable paragraph and exit code 1 (2 for bad arguments), never a
+traceback. Customer text is printed with terminal control characters made visible.
 """
 
 from __future__ import annotations
@@ -15,27 +21,40 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from .workflow import DEFAULT_MESSAGE
+def run_parser() -> argparse.ArgumentParser:
+    from .inputs import DEFAULT_MESSAGE
 
     parser = argparse.ArgumentParser(
         prog="python -m support_lib",
         description="Run the AI customer-support workflow once (offline unless "
-        "OPENAI_API_KEY or OPENAI_BASE_URL is set).",
+        "OPENAI_API_KEY or OPENAI_BASE_URL is set). Other commands: waiting, resume, doctor.",
     )
     parser.add_argument("--message", default=DEFAULT_MESSAGE, help="the customer's message")
     parser.add_argument("--email", default=None, help="the customer's email address")
     parser.add_argument("--ticket-id", default=None, help="ticket id (default: random)")
-    parser.add_argument("--mock-url", default=None, help="use a mock server already running")
     parser.add_argument(
         "--escalation", choices=("llm", "rules"), default="llm", help="escalation check"
     )
     parser.add_argument("--max-regenerations", type=int, default=1, metavar="N")
-    parser.add_argument("--json", action="store_true", help="print the trace as JSON")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--require-approval",
+        action="store_true",
+        help="people in the loop: high-stakes replies wait for approval, agents answer "
+        "escalated cases (the run may end 'waiting')",
+    )
+    _common(parser)
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser, *, mock: bool = True) -> None:
+    if mock:
+        parser.add_argument("--mock-url", default=None, help="use a mock server already running")
+    parser.add_argument("--db", default=None, help="where waiting runs are kept (SQLite)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,11 +62,23 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["doctor"]:
-        from .doctor import main as doctor
+    commands = {"doctor": _doctor, "waiting": _waiting, "resume": _resume}
+    command = commands.get(argv[0]) if argv else None
+    try:
+        return command(argv[1:]) if command else _run_once(argv)
+    except Exception as exc:  # the promise: one readable paragraph, never a traceback
+        print(f"error: {_explain(exc)}", file=sys.stderr)
+        return 1
 
-        return doctor()
-    args = parse_args(argv)
+
+def _doctor(argv: list[str]) -> int:
+    from .doctor import main as doctor
+
+    return doctor()
+
+
+def _run_once(argv: list[str]) -> int:
+    args = run_parser().parse_args(argv)
     from .inputs import InvalidInputError, make_inputs
 
     try:
@@ -61,44 +92,111 @@ def main(argv: list[str] | None = None) -> int:
         from .report import HEADER
 
         print(HEADER, flush=True)
-    try:
-        trace, requests = _run(args, inputs)
-    except Exception as exc:  # the promise: one readable paragraph, never a traceback
-        print(f"error: {_explain(exc)}", file=sys.stderr)
-        return 1
-    _print(trace, requests, args.json)
-    if trace.status == "failed":
-        done = [r.node for r in trace.node_runs if r.status == "completed"]
-        before = f" Completed before the failure: {', '.join(done)}." if done else ""
-        print(f"error: the workflow failed: {trace.error}.{before}", file=sys.stderr)
-        return 1
-    return 0
+    from . import kit
+
+    workflow = kit.standard_workflow(args.max_regenerations, args.escalation, args.require_approval)
+    store = kit.run_store(args.db) if args.require_approval or args.db else None
+    trace, requests = _against_mock(
+        args,
+        lambda url: kit.arun(inputs, workflow=workflow, mock_url=url, store=store, check=False),
+    )
+    return _finish(trace, requests, args.json)
 
 
-def _run(args: argparse.Namespace, inputs: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
-    """One run against the given mock server, or a private one started for it."""
+def _against_mock(args: argparse.Namespace, make_run: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """One run (or resume) against the given mock server, or a private one started for it;
+    the trace and the requests the mock received meanwhile."""
     from . import kit
 
     server = kit.connect_mock(args.mock_url) if args.mock_url else kit.start_mock()
     try:
         before = max((entry["id"] for entry in server.requests()), default=0)
-        trace = asyncio.run(
-            kit.arun(
-                inputs,
-                workflow=kit.standard_workflow(args.max_regenerations, args.escalation),
-                mock_url=server.url,
-                check=False,
-            )
-        )
+        trace = asyncio.run(make_run(server.url))
         return trace, [e for e in server.requests() if e["id"] > before]
     finally:
         if not args.mock_url:
             server.stop()
 
 
+def _finish(trace: Any, requests: list[dict[str, Any]], as_json: bool) -> int:
+    _print(trace, requests, as_json)
+    if trace.status == "failed":
+        done = [r.node for r in trace.node_runs if r.status == "completed"]
+        before = f" Completed before the failure: {', '.join(done)}." if done else ""
+        print(f"error: the workflow failed: {trace.error}.{before}", file=sys.stderr)
+        return 1
+    if trace.status == "waiting" and not as_json:
+        print(
+            f"Resume it with: python -m support_lib resume {trace.run_id} "
+            "(--approve | --edit FILE | --reject)"
+        )
+    return 0
+
+
+def _waiting(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m support_lib waiting", description="The runs waiting for a person."
+    )
+    _common(parser, mock=False)
+    args = parser.parse_args(argv)
+    from . import kit
+    from .terminal import terminal_safe
+
+    runs = kit.run_store(args.db).waiting()
+    if args.json:
+        print(json.dumps(runs, indent=2, ensure_ascii=False, default=str))
+        return 0
+    if not runs:
+        print("No run is waiting for a person.")
+    for run in runs:
+        question = run["question"] or {}
+        what = question.get("why") or question.get("message") or ""
+        print(terminal_safe(f"{run['run_id']}  {run['node']}  since {run['since']}  {what}"))
+    return 0
+
+
+def _resume(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m support_lib resume", description="Give a waiting run a person's answer."
+    )
+    parser.add_argument("run_id")
+    choice = parser.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--approve", action="store_true", help="send the reply as it is")
+    choice.add_argument("--edit", metavar="FILE", help="send this file's text instead")
+    choice.add_argument("--reject", action="store_true", help="an agent writes the reply")
+    parser.add_argument("--by", default="a support lead", help="who answers (for the log)")
+    _common(parser)
+    args = parser.parse_args(argv)
+    from . import kit
+
+    store = kit.run_store(args.db)
+    answer = _answer_for(store.load(args.run_id), args)
+    trace, requests = _against_mock(
+        args, lambda url: kit.aresume(args.run_id, answer, store=store, mock_url=url, check=False)
+    )
+    return _finish(trace, requests, args.json)
+
+
+def _answer_for(trace: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The person's answer, in the shape the waiting node asks for."""
+    from .engine import ResumeError
+    from .workflow.human import answer_for
+
+    if trace.status != "waiting" or not trace.waiting_for:
+        raise ResumeError(f"run {trace.run_id} is {trace.status}: there is nothing to answer")
+    text = Path(args.edit).read_text(encoding="utf-8") if args.edit else None
+    decision = "edit" if text is not None else "approve" if args.approve else "reject"
+    if trace.waiting_for["question"].get("kind") == "agent_reply" and text is None:
+        raise ValueError(f"run {trace.run_id} waits for an agent's reply: give it with --edit FILE")
+    return answer_for(trace.waiting_for["question"], decision, text, args.by)
+
+
 def _explain(exc: Exception) -> str:
-    known = (ConnectionError, OSError, RuntimeError, ValueError)
-    if isinstance(exc, known) or type(exc).__module__.startswith("httpx"):
+    from .engine import ResumeError
+    from .inputs import InvalidInputError
+
+    known = (ConnectionError, OSError, RuntimeError, ValueError, ResumeError, InvalidInputError)
+    if isinstance(exc, known) or type(exc).__module__.startswith(("httpx", "pydantic")):
         return str(exc)
     return (
         f"unexpected {type(exc).__name__}: {exc}. This is a bug in the kit; please report "

@@ -80,6 +80,9 @@ def format_results(trace: Trace) -> str:
         out += ["📅 FOLLOW-UP PLAN", _model(result.follow_up), ""]
     if trace.status == "failed":
         out += ["❌ RUN FAILED", trace.error or "unknown error", ""]
+    if trace.status == "waiting" and trace.waiting_for:
+        question = trace.waiting_for.get("question") or {}
+        out += ["⏸ WAITING FOR A PERSON", f"Node: {trace.waiting_for['node']}", _json(question), ""]
     if result.outstanding:
         done = ", ".join(result.effects)
         out += [

@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,10 +28,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .engine import Trace
+from .engine import ResumeError, Trace
 from .inputs import MAX_MESSAGE_CHARS, check_email, check_message, check_ticket_id
-from .kit import arun, local_mock, port_problem, serve_app
+from .kit import aresume as kit_aresume
+from .kit import arun, local_mock, port_problem, run_store, serve_app
 from .workflow import SupportResult
+from .workflow.human import answer_for
 
 SERVICE_NAME = "support-workflow-service"
 MAX_STORED_RUNS = 100
@@ -74,6 +76,15 @@ class RunSummary(BaseModel):
     final_response: str | None
     escalation_ticket: str | None
     error: str | None = None
+    waiting_for: dict[str, Any] | None = None
+
+
+class Decision(BaseModel):
+    """A person's answer to a waiting run: an approver's decision, or an agent's reply."""
+
+    decision: Literal["approve", "edit", "reject"] | None = None
+    text: str | None = Field(None, description="the edited reply, or the agent's reply")
+    by: str = Field("a support lead", max_length=100, description="who answers")
 
 
 def summarize(trace: Trace) -> RunSummary:
@@ -134,43 +145,60 @@ async def _limit_body(request: Request, call_next: Any) -> Response:
     return await call_next(request)
 
 
-def create_service_app(mock_url: str | None = None, *, max_runs: int = MAX_STORED_RUNS) -> FastAPI:
+def create_service_app(
+    mock_url: str | None = None,
+    *,
+    max_runs: int = MAX_STORED_RUNS,
+    human_in_the_loop: bool = False,
+    db: str | None = None,
+) -> FastAPI:
     """The webhook app. ``mock_url``: the support APIs (and the offline model) to use; by
-    default this process's mock server (``support_lib.kit.local_mock()``)."""
-    if mock_url is None:
-        mock_url = local_mock().url
+    default this process's mock server (``support_lib.kit.local_mock()``).
+    ``human_in_the_loop``: runs may wait for a person; they are kept in ``db`` (see
+    ``kit.run_store``) and answered with ``POST /api/support/runs/{run_id}/decision``."""
     app = FastAPI(
         title="Support workflow service",
         description="The customer-support workflow behind a webhook.",
     )
-    runs: OrderedDict[str, Trace] = OrderedDict()  # the last `max_runs` traces, oldest first
-    app.state.runs = runs
-    app.state.mock_url = mock_url
+    app.state.runs = OrderedDict()  # the last `max_runs` traces, oldest first
+    app.state.mock_url = mock_url or local_mock().url
+    app.state.store = run_store(db) if human_in_the_loop else None
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-
     app.middleware("http")(_limit_body)
+    _run_routes(app, max_runs, human_in_the_loop)
+    _human_routes(app)
+    return app
 
+
+def _keep(app: FastAPI, trace: Trace, max_runs: int) -> JSONResponse:
+    """Remember a trace and answer with its summary: 200 done, 202 waiting for a person,
+    502 when a service behind us (model, support API) failed."""
+    runs = app.state.runs
+    runs[trace.run_id] = trace
+    while len(runs) > max_runs:
+        runs.popitem(last=False)
+    status = {"completed": 200, "waiting": 202}.get(trace.status, 502)
+    return JSONResponse(summarize(trace).model_dump(), status_code=status)
+
+
+def _run_routes(app: FastAPI, max_runs: int, human: bool) -> None:
     @app.post("/api/support/incoming", response_model=RunSummary)
     async def incoming(body: IncomingMessage) -> JSONResponse:
         trace = await arun(
             body.message,
             email=body.email,
             ticket_id=body.ticket_id,
-            mock_url=mock_url,
+            mock_url=app.state.mock_url,
+            human_in_the_loop=human,
+            store=app.state.store,
             check=False,  # a failed run is still stored and reported, with its error
         )
-        runs[trace.run_id] = trace
-        while len(runs) > max_runs:
-            runs.popitem(last=False)
-        summary = summarize(trace)
-        # 502: the request was fine, but a service behind us (model, support API) failed.
-        status = 200 if trace.status == "completed" else 502
-        return JSONResponse(summary.model_dump(), status_code=status)
+        return _keep(app, trace, max_runs)
 
     @app.get("/api/support/runs/{run_id}")
     async def get_run(run_id: str) -> JSONResponse:
-        trace = runs.get(run_id)
+        trace = app.state.runs.get(run_id)
         if trace is None:
             return _error(
                 404, f"no run {run_id!r}: this service keeps its last {max_runs} runs in memory"
@@ -179,9 +207,36 @@ def create_service_app(mock_url: str | None = None, *, max_runs: int = MAX_STORE
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "service": SERVICE_NAME, "runs_stored": len(runs)}
+        return {"status": "ok", "service": SERVICE_NAME, "runs_stored": len(app.state.runs)}
 
-    return app
+
+def _human_routes(app: FastAPI) -> None:
+    off = "people in the loop is off for this service (start it with --require-approval)"
+
+    @app.get("/api/support/waiting")
+    async def waiting() -> JSONResponse:
+        if app.state.store is None:
+            return _error(404, off)
+        return JSONResponse(json.loads(json.dumps(app.state.store.waiting(), default=str)))
+
+    @app.post("/api/support/runs/{run_id}/decision", response_model=RunSummary)
+    async def decide(run_id: str, body: Decision) -> JSONResponse:
+        store = app.state.store
+        if store is None:
+            return _error(404, off)
+        try:
+            trace = store.load(run_id)
+            if trace.status != "waiting" or not trace.waiting_for:
+                raise ResumeError(f"run {run_id} is {trace.status}: there is nothing to answer")
+            answer = answer_for(trace.waiting_for["question"], body.decision, body.text, body.by)
+            trace = await kit_aresume(
+                run_id, answer, store=store, mock_url=app.state.mock_url, check=False
+            )
+        except ResumeError as exc:
+            return _error(404 if "no run" in str(exc) else 409, str(exc))
+        except ValueError as exc:
+            return _error(422, str(exc).splitlines()[0])
+        return _keep(app, trace, MAX_STORED_RUNS)
 
 
 class ServiceHandle:
@@ -216,9 +271,13 @@ def start_service(
     *,
     host: str = "127.0.0.1",
     max_runs: int = MAX_STORED_RUNS,
+    human_in_the_loop: bool = False,
+    db: str | None = None,
 ) -> ServiceHandle:
     """Run the webhook with uvicorn in a daemon thread (``port=0``: a free port)."""
-    app = create_service_app(mock_url, max_runs=max_runs)
+    app = create_service_app(
+        mock_url, max_runs=max_runs, human_in_the_loop=human_in_the_loop, db=db
+    )
     return ServiceHandle(app, serve_app(app, host, port, name="support-service"))
 
 
@@ -230,13 +289,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--mock-url", default=None, help="a running mock server (default: start one in-process)"
     )
+    parser.add_argument("--require-approval", action="store_true", help="people in the loop")
+    parser.add_argument("--db", default=None, help="where waiting runs are kept (SQLite)")
     args = parser.parse_args(argv)
     problem = port_problem(args.host, args.port)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
     try:
-        app = create_service_app(args.mock_url)
+        app = create_service_app(args.mock_url, human_in_the_loop=args.require_approval, db=args.db)
         running = serve_app(app, args.host, args.port, name="support-service")
     except (RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -41,7 +41,7 @@ def test_incoming_escalates_the_default_message(client, server):
     summary = response.json()
     assert set(summary) == {
         "run_id", "status", "ticket_id", "inquiry_type", "sentiment", "escalated",
-        "final_response", "escalation_ticket", "error",
+        "final_response", "escalation_ticket", "error", "waiting_for",
     }  # fmt: skip
     assert summary["run_id"].startswith("run-")
     assert summary["status"] == "completed" and summary["error"] is None

@@ -90,13 +90,15 @@ class RunStore:
                 "AND status IN ('waiting', 'failed')",
                 (run_id,),
             ).rowcount
-        trace = self.load(run_id)  # a clear error for an unknown id
+            row = self._db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise ResumeError(f"no run {run_id!r} in {self.path}")
         if not taken:
+            now = "being resumed" if row[0] == "running" else row[0]
             raise ResumeError(
-                f"run {run_id} is {trace.status if trace.status != 'running' else 'being resumed'}"
-                ": only a waiting or failed run can be resumed, and only once"
+                f"run {run_id} is {now}: only a waiting or failed run can be resumed, and only once"
             )
-        return trace
+        return self.load(run_id)
 
     def close(self) -> None:
         with self._lock:

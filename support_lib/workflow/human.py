@@ -136,3 +136,21 @@ def wait_for_agent(name: str, label: str) -> WaitForAgent:
         writes=("final_response", "human"),
         defaults={"escalation_ticket": None},
     )
+
+
+def answer_for(
+    question: Mapping[str, Any], decision: str | None, text: str | None, by: str
+) -> dict:
+    """A person's answer in the shape the waiting node asks for (every front door builds
+    it here): an agent gives ``text`` as the reply; an approver approves, edits (with
+    ``text``) or rejects."""
+    if question.get("kind") == "agent_reply":
+        if not text:
+            raise ValueError("this run waits for an agent's reply: give the reply's text")
+        return AgentReply(reply=text, by=by).model_dump()
+    decision = decision or ("edit" if text else None)
+    if decision not in ("approve", "edit", "reject"):
+        raise ValueError("this run waits for an approval: approve, edit (with the text) or reject")
+    return Approval(
+        decision=decision, text=text if decision == "edit" else None, by=by
+    ).model_dump()

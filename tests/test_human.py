@@ -1,0 +1,278 @@
+"""People in the loop: approval of high-stakes replies, agents answering escalated cases,
+runs kept in SQLite and resumed by another process, each side effect done once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from support_lib.engine import ResumeError, RunStore
+from support_lib.inputs import make_inputs
+from support_lib.testing import FakeSupportAPI, ScriptedModel, support_answers
+from support_lib.workflow import SupportResult, build_workflow
+from support_lib.workflow.human import answer_for, high_stakes
+
+REFUND = "Hi, I returned the kettle from order #50005 last week. Could I get my refund? Anna"
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+
+
+def refund_answers(**overrides):
+    info = {**support_answers()["extract_customer_info"], "order_id": "50005"}
+    return support_answers(
+        classify_inquiry={"inquiry_type": "billing"},
+        extract_customer_info=info,
+        analyze_account_status={"account_action": "refund_eligible", "reason": "returned"},
+        **overrides,
+    )
+
+
+async def start(api, model, message=REFUND, human=True):
+    async with api.deps(model) as deps:
+        wf = build_workflow(human_in_the_loop=human)
+        trace = await wf.arun(make_inputs(message, ticket_id="T-9"), deps=deps, check=False)
+    return wf, trace
+
+
+async def resume(wf, trace, api, model, answer):
+    async with api.deps(model) as deps:
+        return await wf.aresume(trace, answer=answer, deps=deps, check=False)
+
+
+def test_what_counts_as_high_stakes_is_data():
+    assert high_stakes("Please refund me", None) == ["the message mentions refund"]
+    assert high_stakes("Where is my parcel?", "account_suspended") == [
+        "the account is account suspended"
+    ]
+    assert high_stakes("My lawyer will call", None) == ["legal words (lawyer)"]
+    assert high_stakes("Where is my parcel?", "subscription_active") == []
+
+
+async def test_without_people_in_the_loop_a_run_ends_as_before():
+    api, model = FakeSupportAPI(), ScriptedModel(refund_answers())
+    _, trace = await start(api, model, human=False)
+    assert trace.status == "completed" and api.performed("/support/send") == 1
+
+
+async def test_a_low_stakes_reply_is_not_held():
+    api, model = FakeSupportAPI(), ScriptedModel(support_answers())
+    _, trace = await start(api, model, "When will order #50422 arrive? Thanks, Anna")
+    assert trace.status == "completed" and trace.state["human"] is None
+
+
+async def test_a_high_stakes_reply_waits_and_is_sent_once_approved():
+    api, model = FakeSupportAPI(), ScriptedModel(refund_answers())
+    wf, trace = await start(api, model)
+    assert trace.status == "waiting" and trace.waiting_for["node"] == "approval_gate"
+    question = trace.waiting_for["question"]
+    assert question["why"] == ["the message mentions refund", "the account is refund eligible"]
+    assert api.performed("/support/send") == 0  # nothing left before the person decides
+    await resume(wf, trace, api, model, {"decision": "approve", "by": "Lee"})
+    result = SupportResult.from_trace(trace)
+    assert trace.status == "completed" and result.human["by"] == "Lee"
+    assert result.final_response == question["reply"]
+    assert api.performed("/support/send") == 1 and api.performed("/analytics/log") == 1
+    log = [b for _, p, b in api.requests if p == "/analytics/log"][0]
+    assert log["answered_by"] == "Lee" and log["human_decision"] == "approve"
+    assert log["human_wait_ms"] >= 0
+
+
+async def test_an_edited_reply_is_what_the_customer_gets():
+    api, model = FakeSupportAPI(), ScriptedModel(refund_answers())
+    wf, trace = await start(api, model)
+    edited = "Hi Anna,\n\nYour refund for order #50005 is on its way.\n\nLee"
+    await resume(wf, trace, api, model, {"decision": "edit", "text": edited, "by": "Lee"})
+    (sent,) = [b for _, p, b in api.requests if p == "/support/send"]
+    assert sent["body"] == edited
+
+
+async def test_a_rejected_reply_waits_for_an_agent_who_writes_it():
+    api, model = FakeSupportAPI(), ScriptedModel(refund_answers())
+    wf, trace = await start(api, model)
+    await resume(wf, trace, api, model, {"decision": "reject", "by": "Lee"})
+    assert trace.status == "waiting" and trace.waiting_for["node"] == "agent_takes_over"
+    await resume(wf, trace, api, model, {"reply": "Hi Anna, refund approved. Sam", "by": "Sam"})
+    assert trace.status == "completed" and trace.status_of("send_response") == "skipped"
+    (sent,) = [b for _, p, b in api.requests if p == "/support/send"]
+    assert sent["body"] == "Hi Anna, refund approved. Sam"
+    assert trace.state["human"]["by"] == "Sam"
+
+
+async def test_an_escalated_case_waits_for_the_agents_reply_after_telling_the_customer():
+    answers = support_answers(
+        check_escalation={"decision": "escalate", "reason": "asks for a human"}
+    )
+    api, model = FakeSupportAPI(), ScriptedModel(answers)
+    wf, trace = await start(api, model, "I want to talk to a person about order #50422.")
+    assert trace.waiting_for["node"] == "wait_for_agent"
+    assert api.performed("/support/send") == 1  # the acknowledgement is out already
+    await resume(wf, trace, api, model, {"reply": "Hi, Sam here: it ships today.", "by": "Sam"})
+    assert api.performed("/support/send") == 2 and api.performed("/analytics/log") == 1
+    log = [b for _, p, b in api.requests if p == "/analytics/log"][0]
+    assert log["escalated"] is True and log["answered_by"] == "Sam"
+
+
+async def test_resuming_twice_or_with_a_wrong_answer_is_refused():
+    api, model = FakeSupportAPI(), ScriptedModel(refund_answers())
+    wf, trace = await start(api, model)
+    with pytest.raises(ValueError, match="approve, edit"):
+        answer_for(trace.waiting_for["question"], "maybe", None, "Lee")
+    await resume(wf, trace, api, model, {"decision": "approve", "by": "Lee"})
+    with pytest.raises(ResumeError, match="is completed: only a waiting or failed run"):
+        await resume(wf, trace, api, model, {"decision": "approve", "by": "Lee"})
+    assert api.performed("/support/send") == 1
+
+
+def test_the_store_keeps_waiting_runs_and_lets_only_one_claim_them(tmp_path):
+    from support_lib.engine import Trace
+
+    trace = Trace(
+        "run-1",
+        "wf",
+        "2026-11-30T10:00:00.000+00:00",
+        {},
+        {},
+        status="waiting",
+        waiting_for={"node": "gate", "question": {"why": ["refund"]}},
+        checkpoint={"status": {}},
+    )
+    RunStore(tmp_path / "runs.sqlite3").save(trace)
+    store = RunStore(tmp_path / "runs.sqlite3")  # another process, later
+    assert [r["run_id"] for r in store.waiting()] == ["run-1"]
+    assert store.claim("run-1").run_id == "run-1"
+    with pytest.raises(ResumeError, match="being resumed"):
+        store.claim("run-1")
+    with pytest.raises(ResumeError, match="no run 'run-2'"):
+        store.claim("run-2")
+
+
+# ----------------------------------------------------------------------------- across processes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def mock_process(port: int, db: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "--port", str(port), "--db", db],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    deadline = time.monotonic() + 20
+    while "ready" not in proc.stdout.readline():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+    return proc
+
+
+PAUSE_AND_HANG = """
+import asyncio, sys, time
+from support_lib import kit
+async def main():
+    trace = await kit.arun(sys.argv[1], mock_url=sys.argv[2], human_in_the_loop=True,
+                           store=kit.run_store(sys.argv[3]), check=False)
+    print(trace.status, trace.run_id, flush=True)
+asyncio.run(main())
+time.sleep(600)  # killed here, between pause and resume
+"""
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "support_lib", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+
+
+def test_a_paused_run_survives_a_killed_process_and_a_mock_restart(tmp_path):
+    mock_db, runs_db = str(tmp_path / "mock.sqlite3"), str(tmp_path / "runs.sqlite3")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    mock = mock_process(port, mock_db)
+    try:
+        pauser = subprocess.Popen(
+            [sys.executable, "-c", PAUSE_AND_HANG, REFUND, url, runs_db],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        status, run_id = pauser.stdout.readline().split()
+        assert status == "waiting"
+        pauser.send_signal(signal.SIGKILL)
+        pauser.wait(10)
+        mock.terminate()
+        mock.wait(20)
+        mock = mock_process(port, mock_db)  # the support APIs restart on the same database
+        listed = json.loads(cli("waiting", "--db", runs_db, "--json").stdout)
+        assert [r["run_id"] for r in listed] == [run_id]
+        edit = tmp_path / "reply.txt"
+        edit.write_text("Hi Anna,\n\nYour refund for order #50005 is on its way.\n\nLee\n")
+        done = cli(
+            "resume",
+            run_id,
+            "--edit",
+            str(edit),
+            "--by",
+            "Lee",
+            "--db",
+            runs_db,
+            "--mock-url",
+            url,
+            "--json",
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["status"] == "completed"
+        again = cli("resume", run_id, "--approve", "--db", runs_db, "--mock-url", url)
+        assert again.returncode == 1 and "is completed: there is nothing to answer" in again.stderr
+        assert "Traceback" not in again.stderr
+    finally:
+        mock.terminate()
+        mock.wait(20)
+    with sqlite3.connect(mock_db) as db:
+        sent = db.execute("SELECT message FROM sent_messages").fetchall()
+        logged = db.execute("SELECT body FROM analytics_logs").fetchall()
+    assert sent == [(edit.read_text().strip(),)]  # exactly one message, the edited text
+    assert len(logged) == 1 and json.loads(logged[0][0])["answered_by"] == "Lee"
+
+
+async def test_the_webhook_lists_waiting_runs_and_takes_decisions(fresh, tmp_path):
+    import httpx
+
+    from support_lib.service import create_service_app
+
+    app = create_service_app(fresh.url, human_in_the_loop=True, db=str(tmp_path / "runs.sqlite3"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        started = await client.post("/api/support/incoming", json={"message": REFUND})
+        assert started.status_code == 202 and started.json()["status"] == "waiting"
+        run_id = started.json()["run_id"]
+        waiting = (await client.get("/api/support/waiting")).json()
+        assert [w["run_id"] for w in waiting] == [run_id] and waiting[0]["node"] == "approval_gate"
+        bad = await client.post(f"/api/support/runs/{run_id}/decision", json={"decision": "maybe"})
+        assert bad.status_code == 422
+        text = "Hi Anna, your refund for order #50005 is on its way. Lee"
+        body = {"decision": "edit", "text": text, "by": "Lee"}
+        done = await client.post(f"/api/support/runs/{run_id}/decision", json=body)
+        assert done.status_code == 200 and done.json()["final_response"] == text
+        again = await client.post(f"/api/support/runs/{run_id}/decision", json=body)
+        assert again.status_code == 409 and "nothing to answer" in again.json()["error"]["message"]
+        assert (await client.get("/api/support/waiting")).json() == []
+    assert fresh.query("SELECT message FROM sent_messages") == [{"message": text}]
+    plain = create_service_app(fresh.url)
+    transport = httpx.ASGITransport(app=plain)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        assert (await client.get("/api/support/waiting")).status_code == 404
