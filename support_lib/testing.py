@@ -96,6 +96,9 @@ class ScriptedModel:
         if request.output_model is None:
             if not isinstance(value, str):
                 raise TypeError(f"node {request.node!r} wants text, the script gave {value!r}")
+            if request.on_token:  # streamed word by word, as a model would
+                for piece in re.findall(r"\S+\s*", value):
+                    request.on_token(piece)
             return Completion(value, usage)
         try:
             return Completion(request.output_model.model_validate(_plain(value)), usage)

@@ -26,11 +26,14 @@ KINDS = {
 STATUSES = {
     "completed": ("#dcf2e0", "#2e7d32", 1.6, "", 1.0),
     "running": ("#fff3c4", "#e09b00", 3.2, "", 1.0),
+    "waiting": ("#e3f2fd", "#1565c0", 2.2, "6 3", 1.0),  # asked a person (ctx.interrupt)
     "failed": ("#fde0dc", "#c62828", 2.2, "", 1.0),
     "skipped": ("#f2f2f2", "#9e9e9e", 1.2, "5 4", 0.45),
     "pending": ("#ffffff", "#9e9e9e", 1.2, "", 1.0),
 }
 INK, INK2, ROUTE_INK = "#1f2328", "#57606a", "#8a3a00"
+PERSON_INK = "#1565c0"  # text and outlines about a person's part in a run
+WAITING_NOTE = "⏸ waiting for a person"
 HALO = {"stroke": "#fff", "stroke_width": 4, "paint_order": "stroke"}  # readable on lines
 FIT = 'style="max-width: 100%; height: auto"'  # shrink to a narrow notebook column
 BOLD, MIDDLE, END = {"font_weight": 700}, {"text_anchor": "middle"}, {"text_anchor": "end"}

@@ -25,8 +25,8 @@ from .trace import NodeRun, Trace
 
 Observer = Callable[[str, NodeRun, Trace], None]
 """``observer(event, node_run, trace)``; events: node_started, node_retry, node_completed,
-node_skipped, node_failed, node_waiting, run_finished (node_run is then the last one that
-changed)."""
+node_skipped, node_failed, node_waiting, node_token (a piece of streamed output: read
+``node_run.streamed``), run_finished (node_run is then the last one that changed)."""
 
 
 class Execution:
@@ -163,7 +163,7 @@ class Execution:
     async def attempt(self, node: Node[Any], record: NodeRun) -> dict[str, Any]:
         """Run one node under its retry policy and timeout; return its checked writes."""
         answer = self.answers.pop(node.name, NO_ANSWER)
-        ctx = NodeContext(record, self.deps, self.trace.run_id, self.clock_start, answer)
+        ctx = NodeContext(record, self.deps, self.trace.run_id, self.clock_start, answer, self.emit)
         if answer is not NO_ANSWER and self.asked_at is not None:
             ctx.waited_ms = round(self.now_ms() - self.asked_at, 1)
         inputs = self.inputs_for(node, node.reads)
@@ -215,7 +215,7 @@ class Execution:
             for key, value in writes.items():
                 spec = self.g.schema.keys[key]
                 self.state[key] = spec.merge(self.state.get(key), value, key in self.state)
-            record.output, record.end_ms = writes, self.now_ms()
+            record.output, record.end_ms, record.streamed = writes, self.now_ms(), None
             record.route = self.route(node) if node.route else None
             record.status = "completed"
             if node.effect:

@@ -98,8 +98,9 @@ class NodeContext(Generic[DepsT]):
     """What a running node may use besides its inputs: the run's shared services
     (``deps``, typed by the workflow's caller), a way to ask a person
     (:meth:`interrupt`), a key that makes a side effect happen once
-    (:attr:`idempotency_key`), and a place to record what it really sent (the rendered
-    prompt or request) and its usage (tokens, cost)."""
+    (:attr:`idempotency_key`), a way to pass on output as it streams (:meth:`stream`), and
+    a place to record what it really sent (the rendered prompt or request) and its usage
+    (tokens, cost)."""
 
     def __init__(
         self,
@@ -108,12 +109,14 @@ class NodeContext(Generic[DepsT]):
         run_id: str,
         clock_start: float,
         answer: Any = NO_ANSWER,
+        notify: Callable[[str, NodeRun], None] | None = None,
     ):
         self.record = record
         self.deps = deps
         self.run_id = run_id
         self._clock_start = clock_start
         self._answer = answer
+        self._notify = notify
         self.waited_ms: float | None = None
         """How long the person took to answer, when this node runs again with an answer."""
 
@@ -137,6 +140,15 @@ class NodeContext(Generic[DepsT]):
 
     def record_inputs(self, **inputs: Any) -> None:
         self.record.inputs = inputs
+
+    def stream(self, piece: str) -> None:
+        """Pass on a piece of output as it arrives (a token of a reply being written):
+        observers hear "node_token" and read ``record.streamed`` so far."""
+        if self.record.first_token_ms is None:
+            self.record.first_token_ms = self.elapsed_ms()
+        self.record.streamed = (self.record.streamed or "") + piece
+        if self._notify is not None:
+            self._notify("node_token", self.record)
 
     def record_explanation(self, explanation: Any) -> None:
         self.record.explanation = explanation

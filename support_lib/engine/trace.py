@@ -40,6 +40,10 @@ class NodeRun:
     explanation: Any = None
     """Why the node's service answered as it did, when the service says (the offline
     model does): e.g. the words that made it choose "billing"."""
+    first_token_ms: float | None = None
+    """When the first piece of streamed output arrived (time to first token)."""
+    streamed: str | None = None
+    """Output streamed so far, while the node runs (cleared once its output is complete)."""
 
     @property
     def duration_ms(self) -> float | None:

@@ -258,4 +258,5 @@ personalize_response = LLMNode(
     temperature=0.5,
     writes=["final_response"],
     check=reply_problem,
+    stream=True,  # the customer's reply appears in the app as it is written
 )
