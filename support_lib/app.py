@@ -164,10 +164,25 @@ class SupportApp:
 
     # -- display ----------------------------------------------------------------------
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """The live widget, plus a static picture of it for every place that cannot run it
+        (a saved notebook before its cells run, GitHub, VS Code without a kernel)."""
+        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["text/html"] = self.snapshot_html()
+        return bundle
 
-        display(self.widget)
+    def snapshot_html(self) -> str:
+        """The app as a picture: what it shows now (status, workflow, reply)."""
+        return (
+            "<div style='font-family:sans-serif;font-size:14px;border:1px solid #d0d7de;"
+            "border-radius:6px;padding:10px;max-width:1100px'>"
+            "<h3 style='margin:4px 0'>AI customer-support workflow</h3>"
+            "<p style='color:#57606a;margin:4px 0'><i>A picture of the app: run this cell to "
+            "type a message and run the workflow.</i></p>"
+            f"<div style='margin:6px 0'>{self.status.value}</div>"
+            f"<div style='overflow-x:auto'>{self.dag.value}</div>"
+            f"<div style='margin-top:8px'><b>Reply</b>{self.reply.value}</div></div>"
+        )
 
     def _pick(self, change: dict[str, Any]) -> None:
         if change["new"]:

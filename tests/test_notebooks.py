@@ -81,3 +81,16 @@ def test_readme_lists_exactly_the_cells_nbval_ignores():
     listed = set(re.findall(r"`(\d\d_[\w]+\.ipynb)`, code cell (\d+)", readme))
     actual = {(p.name, str(n)) for p in NOTEBOOKS for n in ignored_cells(load(p))}
     assert listed == actual, "README's NBVAL_IGNORE_OUTPUT list and the notebooks differ"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_saved_widgets_have_a_static_picture_and_dollars_are_not_maths(path):
+    nb = load(path)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            two_amounts = re.search(r"(?<!\\)\$[\d.,]+[^$\n]*?(?<!\\)\$[\d.,]+", cell.source)
+            assert not two_amounts, f"{path.name}: write \\$ for money ({two_amounts.group()})"
+        for out in cell.get("outputs", []):
+            assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), (
+                f"{path.name}: a saved widget view shows an error before the cell runs"
+            )

@@ -6,8 +6,12 @@
 Each notebook runs top to bottom in a fresh kernel with no API key (the offline model),
 from the notebooks/ folder, exactly as nbval will run it. Afterwards the notebook's
 metadata records a hash of its code cells: ``tests/test_notebooks.py`` fails when a
-notebook's code was edited after its outputs were saved. Widget state is not saved
-(the outputs keep a text fallback), so GitHub and nbviewer render the notebooks.
+notebook's code was edited after its outputs were saved.
+
+Widgets are saved as their static fallback, not as widgets: a saved widget view without
+its live model shows "Error displaying widget: model not found" in JupyterLab and a repr
+in VS Code, GitHub and nbconvert. So each widget output keeps only its picture (the
+app's ``text/html`` snapshot) or a one-line note; running the cell brings the widget.
 """
 
 from __future__ import annotations
@@ -47,8 +51,24 @@ def execute(path: Path, timeout: int = 120) -> float:
     nb.metadata["support_kit"] = {"code_hash": code_hash(nb)}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            static_widget_fallback(output)
     nbformat.write(nb, path)
     return elapsed
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = "[an interactive widget: run this cell to use it]"
+
+
+def static_widget_fallback(output: dict) -> None:
+    """Keep a widget output's static picture, drop the live view (see the module doc)."""
+    data = output.get("data", {})
+    if WIDGET not in data:
+        return
+    del data[WIDGET]
+    if "text/html" not in data:
+        data["text/plain"] = WIDGET_NOTE
 
 
 def main(prefixes: list[str]) -> int:
