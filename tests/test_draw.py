@@ -485,3 +485,143 @@ def test_format_duration():
     assert draw.format_duration(0.4) == "0 ms"
     assert draw.format_duration(999.7) == "1.0 s"
     assert draw.format_duration(1234) == "1.2 s"
+
+
+# --------------------------------------------------------------------------- people in the loop
+
+
+def make_waiting_trace(resumed: bool = False) -> dict:
+    """make_trace, but personalize_response asks a person (``ctx.interrupt``) and the run
+    waits; ``resumed``: the person answered 5.6 s later and the run went on to the end."""
+    runs = make_trace()["node_runs"][:19]  # up to merge_responses
+    runs.append(_run("personalize_response", "waiting", start=5304.0, end=5304.4))
+    if not resumed:
+        waiting_for = {"node": "personalize_response", "question": "ok?", "since_ms": 5304.4}
+        return {"run_id": "run-789", "status": "waiting", "node_runs": runs, **waiting_for}
+    runs += [
+        _run("personalize_response", start=10904.4, end=11510.6, tokens=160),
+        _run("generate_follow_up", start=11511.0, end=12002.9, tokens=140),
+        _run("send_response", start=11511.1, end=11605.2),
+        _run("log_interaction", start=12003.3, end=12060.5),
+    ]
+    return {"run_id": "run-789", "status": "completed", "node_runs": runs}
+
+
+def _sanitized(svg: str) -> str:
+    """The SVG after the notebooks' own sanitizers (notebooks/nbval_sanitize.cfg)."""
+    cfg = Path(__file__).parent.parent / "notebooks" / "nbval_sanitize.cfg"
+    lines = cfg.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("regex: "):
+            replace = lines[i + 1].removeprefix("replace:").strip()
+            svg = re.sub(line.removeprefix("regex: "), replace, svg)
+    return svg
+
+
+def test_a_waiting_node_is_drawn_in_the_waiting_style():
+    graph, trace = make_graph(), make_waiting_trace()
+    svg = draw.dag_svg(graph, trace)
+    assert svg == draw.dag_svg(copy.deepcopy(graph), copy.deepcopy(trace))
+    root = _parse(svg)
+    group = _node_groups(root)["personalize_response"]
+    assert "skdag-waiting" in group.get("class") and "skdag-kind-llm" in group.get("class")
+    outline = [el for el in group if el.tag == f"{SVG}rect"][0]
+    fill, stroke, _, dash, _ = draw.STATUSES["waiting"]
+    assert (outline.get("fill"), outline.get("stroke")) == (fill, stroke)
+    assert outline.get("stroke-dasharray") == dash
+    assert "waiting for a person" in "".join(group.itertext())
+    assert "waiting" in _texts(root).split("\n")  # the legend's caption
+    assert "1 waiting" in _texts(root)  # the subtitle
+    edges = {p.get("data-edge"): p.get("class") for p in root.iter(f"{SVG}path")}
+    assert "skdag-taken" in edges["merge_responses->personalize_response"]
+    assert "skdag-taken" not in edges["personalize_response->send_response"]
+    # a trace where nobody waits has no trace of any of this
+    plain = draw.dag_svg(graph, make_trace())
+    assert "waiting" not in plain and "a person" not in plain
+    _save("dag_waiting.svg", svg)
+
+    mermaid = draw.dag_mermaid(graph, trace)
+    assert "classDef st_waiting" in mermaid and "class personalize_response st_waiting" in mermaid
+    assert "waiting for a person" in mermaid
+    assert "st_waiting" not in draw.dag_mermaid(graph, make_trace())
+    summary = "<DAG customer_support: 20 nodes, 24 edges, run waiting, "
+    assert (
+        draw.DagDiagram(graph, trace).summary()
+        == summary + "personalize_response waits for a person>"
+    )
+    assert "waits" not in draw.DagDiagram(graph, make_waiting_trace(True)).summary()
+
+
+def test_a_waiting_record_is_a_waiting_bar_then_the_persons_row():
+    graph, trace = make_graph(), make_waiting_trace()
+    svg = draw.timeline_svg(trace, graph)
+    assert svg == draw.timeline_svg(copy.deepcopy(trace), copy.deepcopy(graph))
+    root = _parse(svg)
+    (waiting,) = [b for b in _bars(root) if "sktl-waiting" in b.get("class")]
+    (person,) = [b for b in _bars(root) if "sktl-person" in b.get("class")]
+    assert waiting.get("fill") != person.get("fill") and person.get("stroke-dasharray")
+    rows = [g for g in root.iter(f"{SVG}g") if "sktl-row" in (g.get("class") or "")]
+    at = [g.get("data-run") or g.get("data-person") for g in rows]
+    assert at[at.index("personalize_response#0") + 1] == "personalize_response#0"  # right under
+    assert "waiting for a person" in "".join(
+        rows[at.index("personalize_response#0") + 1].itertext()
+    )
+    assert "waiting for a person" in _texts(root).split("\n")[1]  # the summary line
+    summary = draw.Timeline(trace, graph).summary()
+    assert summary == (
+        "<Timeline customer_support: 20 node runs, 4 skipped,"
+        " personalize_response waits for a person>"
+    )
+    plain = draw.timeline_svg(make_trace(), graph)
+    assert "waiting" not in plain and "a person" not in plain and "sktl-person" not in plain
+    _save("timeline_waiting.svg", svg)
+
+
+def test_a_resumed_trace_shows_the_persons_time():
+    graph, trace = make_graph(), make_waiting_trace(resumed=True)
+    states = draw.node_states(trace)
+    person = states["personalize_response"]
+    assert (person.status, person.runs, person.waits, person.waited_ms) == ("completed", 1, 1, 5600)
+    group = _node_groups(_parse(draw.dag_svg(graph, trace)))["personalize_response"]
+    info = "".join(group.itertext())
+    assert "skdag-completed" in group.get("class")
+    assert "607 ms · waited 5.6 s" in info and "×" not in info  # 0.4 + 606.2 ms of its own
+    assert "waited 5.6 s" in draw.dag_mermaid(graph, trace)
+
+    svg = draw.timeline_svg(trace, graph)
+    assert svg == draw.timeline_svg(copy.deepcopy(trace), copy.deepcopy(graph))
+    root = _parse(svg)
+    (bar,) = [b for b in _bars(root) if "sktl-person" in b.get("class")]
+    (wait,) = [b for b in _bars(root) if "sktl-waiting" in b.get("class")]
+    axis = (876 - 336) / 16000  # px per ms: the axis is 0 .. 16 s
+    assert float(bar.get("x")) == pytest.approx(336 + 5304.4 * axis, abs=0.1)
+    assert float(bar.get("width")) == pytest.approx(5600 * axis, abs=0.2)
+    assert float(wait.get("x")) <= float(bar.get("x"))
+    row = [g for g in root.iter(f"{SVG}g") if g.get("data-person")][0]
+    assert "a person answered" in "".join(row.itertext()) and "5.6 s" in "".join(row.itertext())
+    assert "people answered in 5.6 s" in _texts(root)
+    # the person's time is on the critical path: the waiting record leads to the answer
+    path = draw.critical_path(trace, graph)
+    assert path[-4:] == [("personalize_response", 0)] * 2 + [
+        ("generate_follow_up", 0),
+        ("log_interaction", 0),
+    ]
+    _save("timeline_resumed.svg", svg)
+    _save("dag_resumed.svg", draw.dag_svg(graph, trace))
+
+
+def test_person_bars_are_neutralised_by_the_notebook_sanitizer():
+    graph, trace = make_graph(), make_waiting_trace(resumed=True)
+    svg = draw.timeline_svg(trace, graph)
+    assert re.search(r'<rect class="sktl-bar sktl-person" x="[\d.]+" width="[\d.]+" ', svg)
+    later = copy.deepcopy(trace)  # the person took longer, the machines were slower
+    for run in later["node_runs"]:
+        for key in ("start_ms", "end_ms"):
+            if run[key] is not None:
+                run[key] = run[key] * (1.9 if run[key] > 5305 else 1.2) + 3
+        if run["duration_ms"] is not None:
+            run["duration_ms"] = round(run["end_ms"] - run["start_ms"], 1)
+    assert svg != draw.timeline_svg(later, graph)
+    assert _sanitized(svg) == _sanitized(draw.timeline_svg(later, graph))
+    dag = draw.dag_svg(graph, trace)
+    assert _sanitized(dag) == _sanitized(draw.dag_svg(graph, later))

@@ -25,11 +25,19 @@ Determinism contract (notebooks are checked with nbval, so outputs must be stabl
   Which bars are outlined as the critical path can change if timings reorder: the outline
   is only `` sktl-critical`` in the bar's class plus ``stroke="#111" stroke-width="1.5"``
   as its last attributes, so a sanitizer can drop both (notebooks/nbval_sanitize.cfg does).
+  A person's time (from a node's question to the run carrying on) is a bar too, written
+  ``<rect class="sktl-bar sktl-person" x="..." width="..." ...>``; it is never outlined.
 * ``text/plain`` reprs never mention times or run ids.
 
 All text is XML-escaped; nothing from node inputs or outputs is ever drawn. Class names
 are prefixed (``skdag-``, ``sktl-``) and all styling is inline attributes, so several
 SVGs can share one page and the files render standalone.
+
+People in the loop: a node whose latest record is "waiting" (it asked a person with
+``ctx.interrupt``) is drawn dashed blue with "waiting for a person"; once the run was
+resumed, its run info says how long people took ("waited 1.2 s"), and the timeline shows
+that time as a dashed bar under the waiting record. A trace where no node asked a person
+is drawn exactly as before.
 """
 
 from .dag import dag_svg

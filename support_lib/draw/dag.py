@@ -25,6 +25,7 @@ from .model import (
     _run_info,
     _Stroke,
     node_states,
+    waiting_nodes,
 )
 from .svg import (
     BOLD,
@@ -34,8 +35,10 @@ from .svg import (
     INK2,
     KINDS,
     MIDDLE,
+    PERSON_INK,
     ROUTE_INK,
     STATUSES,
+    WAITING_NOTE,
     _d,
     _el,
     _esc,
@@ -48,6 +51,7 @@ from .svg import (
 MARGIN = 24.0  # page margin
 LEGEND_COL = 140.0  # width of one legend entry
 Swatch = Callable[[float, float], list[str]]  # draws a 40×18 sample at (x, y)
+LegendRows = list[tuple[str, list[tuple[Swatch, str]]]]  # title, then (sample, caption)s
 Look = tuple[str, str, float, str, float]  # fill, stroke, stroke width, dash, text opacity
 
 
@@ -89,10 +93,25 @@ def _node_outline(kind: str, x: float, top: float, look: Look) -> list[str]:
     return out
 
 
+def _waiting_note(right: float, y: float, room: float) -> list[str]:
+    """ "waiting for a person" (just "waiting" if ``room`` is short), right-aligned at
+    ``right``, and after it a pause sign: two drawn bars, as not every font has ⏸."""
+    text = WAITING_NOTE if room >= 120 else WAITING_NOTE.split()[0]
+    bar = {"y": y - 8, "width": 2.4, "height": 9, "fill": PERSON_INK}
+    return [
+        '<g class="skdag-waiting-note">',
+        _text(right - 10, y, text, 10, PERSON_INK, font_weight=600, **END),
+        _el("rect", x=right - 6.4, **bar),
+        _el("rect", x=right - 2.4, **bar),
+        "</g>",
+    ]
+
+
 def _node_texts(
     kind: str, label: str, x: float, top: float, state: NodeState | None, fade: float | None
 ) -> list[str]:
-    """Kind tag (top left), run info (top right, with a trace) and the wrapped label."""
+    """Kind tag (top left), run info (top right, with a trace; for a node waiting for a
+    person, a note saying so instead) and the wrapped label."""
     tag, accent, _ = KINDS[kind]
     left, right = x - BOX_W / 2, x + BOX_W / 2
     inset, pill = (17.0 if kind == "router" else 9.0), len(tag) * 6.2 + 10
@@ -101,7 +120,9 @@ def _node_texts(
         _el("rect", **pill_box, fill=accent, opacity=fade),
         _text(left + inset + pill / 2, top + 17.6, tag, 9, "#fff", **BOLD, **MIDDLE),
     ]
-    if state is not None:
+    if state is not None and state.status == "waiting":
+        out += _waiting_note(right - inset, top + 18, BOX_W - 2 * inset - pill - 6)
+    elif state is not None:
         info = " · ".join(_run_info(state))
         out.append(_text(right - inset, top + 18, info, 10.5, opacity=fade, **END))
     lines = _wrap(label)
@@ -119,6 +140,7 @@ def _node_svg(node: dict, x: float, top: float, state: NodeState | None, inputs:
     label = str(node.get("label") or name)
     cls = f"skdag-node skdag-kind-{kind}" + (f" skdag-{state.status}" if state else "")
     tip = f"{label} ({name}) · {kind}" + (f" · {state.status}" if state else "")
+    tip += " for a person" if state and state.status == "waiting" else ""
     out = [f'<g class="{cls}" data-node="{_esc(name)}">', _el("title", tip)]
     out += _node_outline(kind, x, top, look)
     out += _node_texts(kind, label, x, top, state, fade)
@@ -246,8 +268,9 @@ def _line_swatch(stroke: _Stroke) -> Swatch:
     return lambda bx, by: [_el("path", d=_d("M", bx, by + 9, "h", 40), **stroke.attrs())]
 
 
-def _legend_rows(with_trace: bool) -> list[tuple[str, list[tuple[Swatch, str]]]]:
-    """The legend's rows: kinds (shape + colour), edges and join badges, run statuses."""
+def _legend_rows(with_trace: bool, waiting: bool = False) -> LegendRows:
+    """The legend's rows: kinds (shape + colour), edges and join badges, run statuses
+    ("waiting" only when a node waits for a person)."""
     grey = "#7d8590"
     kinds = [(_shape_swatch(k, light, accent), tag) for k, (tag, accent, light) in KINDS.items()]
     edges = [(_line_swatch(_Stroke("", grey, 1.4)), "edge")]
@@ -262,15 +285,16 @@ def _legend_rows(with_trace: bool) -> list[tuple[str, list[tuple[Swatch, str]]]]
         statuses = [
             (_shape_swatch("llm", f, st, min(w, 2.4), d), name)
             for name, (f, st, w, d, _) in STATUSES.items()
+            if name != "waiting" or waiting
         ]
         rows.append(("Status", statuses))
     return rows
 
 
-def _legend(x: float, y: float, with_trace: bool) -> list[str]:
+def _legend(x: float, y: float, rows: LegendRows) -> list[str]:
     """One row per group: its title, then samples with their captions."""
     out: list[str] = []
-    for r, (title, items) in enumerate(_legend_rows(with_trace)):
+    for r, (title, items) in enumerate(rows):
         ry = y + r * 26
         out.append(_text(x, ry + 13, title, 11, "#555", font_weight=700))
         for i, (swatch, text) in enumerate(items):
@@ -282,12 +306,13 @@ def _legend(x: float, y: float, with_trace: bool) -> list[str]:
 # --------------------------------------------------------------------------- the page
 
 
-def _centre_on_page(layout: _Layout, loops: list[_Loop]) -> float:
+def _centre_on_page(layout: _Layout, loops: list[_Loop], legend: LegendRows) -> float:
     """Centre the drawing on a page wide enough for the legend; returns the page width."""
     xs = [v for s in layout.slots.values() for v in (s.x - s.width / 2, s.x + s.width / 2)]
     xs += [lp.extent() for lp in loops] or [0.0]
     content = max(xs) - min(xs)
-    width = max(content, 58 + 5 * LEGEND_COL) + 2 * MARGIN
+    columns = max([5] + [len(items) for _, items in legend])
+    width = max(content, 58 + columns * LEGEND_COL) + 2 * MARGIN
     shift = MARGIN - min(xs) + (width - 2 * MARGIN - content) / 2
     for slot in layout.slots.values():
         slot.x += shift
@@ -342,7 +367,8 @@ def dag_svg(graph: GraphData, trace: TraceData | None = None, *, title: str | No
     loops: list[_Loop] = []
     for edge in layout.back_edges:
         loops.append(_route_loop(layout, edge, loops))
-    width = _centre_on_page(layout, loops)
+    legend = _legend_rows(trace is not None, bool(waiting_nodes(states)))
+    width = _centre_on_page(layout, loops, legend)
     bottom = layout.top(len(layout.rows)) - LAYER_GAP + 28
     height = bottom + (84 if trace is not None else 58)
     name = str(graph.get("name") or "workflow")
@@ -351,5 +377,5 @@ def dag_svg(graph: GraphData, trace: TraceData | None = None, *, title: str | No
     out += [_text(MARGIN, 30, title or name, 17, INK, **BOLD), _text(MARGIN, 48, sub, 11.5, INK2)]
     shapes, labels = _edges_svg(layout, loops, states)
     out += shapes + _nodes_svg(layout, nodes, edges, states) + labels
-    out += _legend(MARGIN, bottom, trace is not None)
+    out += _legend(MARGIN, bottom, legend)
     return "\n".join(out + ["</svg>"]) + "\n"

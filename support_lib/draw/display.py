@@ -3,7 +3,8 @@ expression of a cell.
 
 Jupyter calls ``_repr_mimebundle_`` and picks the richest format it can show (SVG, or
 Mermaid text); the ``text/plain`` fallback never mentions times or run ids, so notebook
-outputs stay stable. Each object also saves itself to a file (``.svg``, or ``.md``).
+outputs stay stable (it does name a node that waits for a person). Each object also
+saves itself to a file (``.svg``, or ``.md``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from typing import Any
 
 from .dag import dag_svg
 from .mermaid import dag_mermaid
-from .model import GraphData, TraceData, _as_dict, _graph_parts
+from .model import GraphData, TraceData, _as_dict, _graph_parts, node_states, waiting_nodes
 from .timeline import timeline_svg
+
+
+def _waiting(trace: TraceData | None) -> str:
+    """``, approval_gate waits for a person`` when nodes do (their latest record says so)."""
+    names = waiting_nodes(node_states(trace)) if trace is not None else []
+    verb = "waits" if len(names) == 1 else "wait"
+    return f", {', '.join(map(str, names))} {verb} for a person" if names else ""
 
 
 def _bundle(data: dict[str, str], include: Any, exclude: Any) -> dict[str, str]:
@@ -60,7 +68,8 @@ class DagDiagram:
         name = self.graph.get("name") or "workflow"
         run = "" if self.trace is None else f", run {self.trace.get('status', 'unknown')}"
         plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # noqa: E731
-        return f"<DAG {name}: {plural(len(nodes), 'node')}, {plural(len(edges), 'edge')}{run}>"
+        sizes = f"{plural(len(nodes), 'node')}, {plural(len(edges), 'edge')}"
+        return f"<DAG {name}: {sizes}{run}{_waiting(self.trace)}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return _bundle({"image/svg+xml": self.svg, "text/plain": self.summary()}, include, exclude)
@@ -92,7 +101,7 @@ class Timeline:
         skipped = sum(1 for r in runs if r.get("status") == "skipped")
         graph = self.graph or self.trace.get("graph") or {}
         name = graph.get("name") or self.trace.get("workflow") or "run"
-        return f"<Timeline {name}: {len(runs)} node runs, {skipped} skipped>"
+        return f"<Timeline {name}: {len(runs)} node runs, {skipped} skipped{_waiting(self.trace)}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return _bundle({"image/svg+xml": self.svg, "text/plain": self.summary()}, include, exclude)

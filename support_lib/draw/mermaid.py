@@ -22,7 +22,7 @@ from .model import (
     _run_info,
     node_states,
 )
-from .svg import _XML_FORBIDDEN, INK, KINDS, STATUSES
+from .svg import _XML_FORBIDDEN, INK, KINDS, STATUSES, WAITING_NOTE
 
 _MERMAID_SHAPES = {"router": "{{ }}", "merge": "([ ])", "llm": "( )", "http": "[ ]"}  # else [[ ]]
 _MERMAID_RESERVED = {"end", "graph", "subgraph", "flowchart", "style", "class", "click"}
@@ -63,6 +63,7 @@ def _mermaid_nodes(
         state = None if states is None else states.get(name, NodeState())
         if state is not None:
             info += _run_info(state) or [state.status]
+            info += [f"⏸ {WAITING_NOTE}"] if state.status == "waiting" else []
             classes.setdefault(f"st_{state.status}", []).append(ids[name])
         classes.setdefault(f"kind_{kind}", []).append(ids[name])
         label = _mermaid_text(node.get("label") or name)
@@ -91,13 +92,16 @@ def _mermaid_edges(
     return lines, link_styles
 
 
-def _mermaid_class_defs() -> list[str]:
-    """Colours per kind, then per status: the later classDef wins where both set one."""
+def _mermaid_class_defs(used: set[str]) -> list[str]:
+    """Colours per kind, then per status: the later classDef wins where both set one.
+    ``st_waiting`` is only defined when a node waits for a person (it is in ``used``)."""
     lines = []
     for kind, (_, accent, light) in KINDS.items():
         lines.append(f"    classDef kind_{kind} fill:{light},stroke:{accent},color:{INK}")
-    for status, (fill, stroke, width, dash, _) in STATUSES.items():
-        extra = f",stroke-dasharray:{dash},color:#888" if dash else ""
+    for status, (fill, stroke, width, dash, fade) in STATUSES.items():
+        if status == "waiting" and f"st_{status}" not in used:
+            continue
+        extra = f",stroke-dasharray:{dash}" * bool(dash) + ",color:#888" * (fade < 1)
         look = f"fill:{fill},stroke:{stroke},stroke-width:{min(width, 3):g}px{extra}"
         lines.append(f"    classDef st_{status} {look}")
     return lines
@@ -111,7 +115,7 @@ def dag_mermaid(graph: GraphData, trace: TraceData | None = None) -> str:
     ids = _mermaid_ids([n["name"] for n in nodes])
     node_lines, classes = _mermaid_nodes(nodes, edges, ids, states)
     edge_lines, link_styles = _mermaid_edges(edges, ids, states)
-    lines = ["flowchart TD", *node_lines, *edge_lines, *_mermaid_class_defs()]
+    lines = ["flowchart TD", *node_lines, *edge_lines, *_mermaid_class_defs(set(classes))]
     lines += [f"    class {','.join(members)} {cls}" for cls, members in sorted(classes.items())]
     lines += [f"    linkStyle {','.join(idx)} {style}" for style, idx in link_styles.items()]
     return "\n".join(lines) + "\n"

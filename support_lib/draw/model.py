@@ -47,38 +47,77 @@ def _loop_label(edge: dict) -> str:
 
 @dataclass
 class NodeState:
-    """What a trace says about one node: last status, how often it ran, total time."""
+    """What a trace says about one node: last status, how often it ran, total time, and
+    how long people took to answer it (a node that asked a person and was resumed)."""
 
     status: str = "pending"
-    runs: int = 0  # entries that were not skipped
+    runs: int = 0  # entries that were not skipped (nor a question to a person)
     completed: bool = False  # completed at least once (a loop may end with a skip)
     total_ms: float | None = None
     routes: set[str] = field(default_factory=set)  # routes it chose, if the trace says
+    waits: int = 0  # how often it asked a person (``ctx.interrupt``)
+    waited_ms: float | None = None  # from each question to the next record's start
+
+
+def _answers(runs: list[dict]) -> dict[int, dict | None]:
+    """Each waiting record (by position in ``runs``) and the node's next record that
+    started: the person answered in between. None while the person has not answered."""
+    pairs: dict[int, dict | None] = {}
+    asked: dict[Any, int] = {}  # node -> its unanswered waiting record
+    for i, run in enumerate(runs):
+        node = run.get("node")
+        if node in asked and run.get("start_ms") is not None:
+            pairs[asked.pop(node)] = run
+        if run.get("status") == "waiting":
+            asked[node], pairs[i] = i, None
+    return pairs
+
+
+def _person_ms(wait: dict, answer: dict | None) -> float | None:
+    """How long a person took: from the question (the waiting record's end) to the
+    answered record's start; None while they have not answered."""
+    asked, answered = wait.get("end_ms"), (answer or {}).get("start_ms")
+    return None if asked is None or answered is None else max(answered - asked, 0.0)
 
 
 def node_states(trace: TraceData | None) -> dict[str, NodeState]:
     """Fold node runs into one state per node; the LAST entry decides the status, except
-    that a skip after earlier runs (a loop that ended) keeps the node's last real status."""
+    that a skip after earlier runs (a loop that ended) keeps the node's last real status.
+    A "waiting" record (the node asked a person) is not counted as a run: when the run is
+    resumed, the node's next record is; the time between the two is the person's."""
     states: dict[str, NodeState] = {}
-    for run in (trace or {}).get("node_runs", []):
+    runs = (trace or {}).get("node_runs", [])
+    for run in runs:
         state = states.setdefault(run.get("node"), NodeState())
         status = run.get("status") if run.get("status") in STATUSES else "pending"
         if not (status == "skipped" and state.runs):
             state.status = status
-        state.runs += run.get("status") != "skipped"
+        state.runs += run.get("status") not in ("skipped", "waiting")
         state.completed = state.completed or run.get("status") == "completed"
         if run.get("route"):
             state.routes.add(run["route"])
         if run.get("duration_ms") is not None:
             state.total_ms = (state.total_ms or 0.0) + run["duration_ms"]
+    for i, answer in _answers(runs).items():
+        state, gap = states[runs[i].get("node")], _person_ms(runs[i], answer)
+        state.waits += 1
+        state.waited_ms = state.waited_ms if gap is None else (state.waited_ms or 0.0) + gap
     return states
 
 
 def _run_info(state: NodeState) -> list[str]:
-    """Total time (or 'running'/'skipped') and ×N for a node that ran N > 1 times."""
+    """Total time (or 'running'/'skipped'), the people's time if it asked and was
+    answered, and ×N for a node that ran N > 1 times."""
     info = [format_duration(state.total_ms)] if state.total_ms is not None else []
     info = info or ([state.status] if state.status in ("running", "skipped") else [])
+    if state.waited_ms is not None and state.status != "waiting":
+        info.append(f"waited {format_duration(state.waited_ms)}")
     return info + ([f"×{state.runs}"] if state.runs > 1 else [])
+
+
+def waiting_nodes(states: dict[str, NodeState] | None) -> list[str]:
+    """The nodes whose latest record says they wait for a person, in trace order."""
+    return [name for name, state in (states or {}).items() if state.status == "waiting"]
 
 
 @dataclass
@@ -99,13 +138,15 @@ class _Stroke:
 def _edge_stroke(src: str, tgt: str, states: dict | None, loop: bool, whens: list) -> _Stroke:
     """Taken edges bold green; edges touching a skipped node, or routes their source did
     not choose, faded; loops always dashed.
-    An edge counts as taken when both ends ran (a loop: when its target ran again) and,
-    if the trace records the routes its source chose, one of its ``when`` labels."""
+    An edge counts as taken when both ends ran (a loop: when its target ran again; a
+    target waiting for a person counts as running) and, if the trace records the routes
+    its source chose, one of its ``when`` labels."""
     dash = "6 4" if loop else ""
     if states is not None:
         s, t = states.get(src, NodeState()), states.get(tgt, NodeState())
         routed = not (whens and s.routes) or any(w in s.routes for w in whens)
-        if s.completed and routed and (t.runs > 1 if loop else t.runs > 0):
+        reached = t.runs + (t.status == "waiting")
+        if s.completed and routed and reached > (1 if loop else 0):
             return _Stroke("skdag-edge skdag-taken", "#2e7d32", 2.6, dash)
         if "skipped" in (s.status, t.status) or (s.completed and not routed):
             return _Stroke("skdag-edge skdag-faded", "#b8b8b8", 1.2, dash or "3 3", 0.7)

@@ -33,7 +33,7 @@ STATUSES = {
 }
 INK, INK2, ROUTE_INK = "#1f2328", "#57606a", "#8a3a00"
 PERSON_INK = "#1565c0"  # text and outlines about a person's part in a run
-WAITING_NOTE = "⏸ waiting for a person"
+WAITING_NOTE = "waiting for a person"
 HALO = {"stroke": "#fff", "stroke_width": 4, "paint_order": "stroke"}  # readable on lines
 FIT = 'style="max-width: 100%; height: auto"'  # shrink to a narrow notebook column
 BOLD, MIDDLE, END = {"font_weight": 700}, {"text_anchor": "middle"}, {"text_anchor": "end"}

@@ -4,6 +4,10 @@ Rows follow the graph's node order (not start order), so two runs of the same wo
 give the same picture apart from the bars' geometry and the durations, which the
 determinism contract keeps in fixed, sanitizable places. ``critical_path`` finds the
 chain of runs that set the total time; its bars are outlined.
+
+A node that asked a person (``ctx.interrupt``) has a "waiting" record; when the run is
+resumed, the node's next record starts once the person answered. The time between the
+two gets a row of its own, right under the waiting record: a dashed "person" bar.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .model import GraphData, TraceData, _as_dict, _graph_parts, _kind
+from .model import GraphData, TraceData, _answers, _as_dict, _graph_parts, _kind, _person_ms
 from .svg import (
     BOLD,
     END,
     INK,
     INK2,
     KINDS,
+    PERSON_INK,
     STATUSES,
     _d,
     _el,
@@ -30,13 +35,18 @@ from .svg import (
 
 TL_W, TL_ROW, TL_TOP = 900.0, 22.0, 78.0
 TL_LABEL_X, TL_DUR_X, TL_AX0, TL_AX1 = 14.0, 322.0, 336.0, 876.0  # columns and time axis
+WAIT_FILL = "#90caf9"  # a waiting record's bar
+PERSON_LOOK = {"fill": "#e3f2fd", "stroke": PERSON_INK, "stroke_width": 1.2}
+PERSON_LOOK |= {"stroke_dasharray": "4 3"}  # the person's time: a dashed, pale bar
 
 
 def critical_path(trace: TraceData, graph: GraphData | None = None) -> list[tuple[str, int]]:
     """The chain of runs that set the total time, as (node, iteration), earliest first.
 
     Start at the run that ended last; step back to the predecessor run (of a graph
-    predecessor, or any run without a graph) that ended last before it started.
+    predecessor, or any run without a graph) that ended last before it started. A run
+    that carried on after a person answered also counts its node's waiting record as a
+    predecessor, so a person who took long is on the path.
     """
     trace = _as_dict(trace, "to_dict")
     runs = [r for r in trace.get("node_runs", []) if r.get("start_ms") is not None]
@@ -55,7 +65,11 @@ def critical_path(trace: TraceData, graph: GraphData | None = None) -> list[tupl
             for r in runs
             if id(r) not in seen
             and end[id(r)] <= current["start_ms"] + 0.5  # 0.5 ms of clock jitter
-            and (graph is None or r["node"] in preds.get(current["node"], ()))
+            and (
+                graph is None
+                or r["node"] in preds.get(current["node"], ())
+                or (r["node"] == current["node"] and r.get("status") == "waiting")
+            )
         ]
         if not before:
             break
@@ -91,13 +105,37 @@ def _time_axis(trace: TraceData, graph: GraphData | None) -> _TimeAxis:
     return _TimeAxis(_nice_axis(max(now, 1.0)), now, set(critical_path(trace, graph)))
 
 
-def _sorted_runs(runs: list[dict], nodes: dict[str, dict]) -> list[dict]:
+@dataclass
+class _Person:
+    """A row for a person's part: from a node's question to the node carrying on."""
+
+    wait: dict  # the node's waiting record
+    answer: dict | None  # its next record; None while nobody has answered
+
+
+def _sorted_runs(runs: list[dict], nodes: dict[str, dict]) -> list[dict | _Person]:
     """Runs in graph node order, then by iteration; nodes the graph does not know go
-    last, in order of appearance. The sort is stable, so the picture is too."""
+    last, in order of appearance. The sort is stable, so the picture is too. Under each
+    waiting record that has its end time comes a row for the person's time."""
     rank = {name: i for i, name in enumerate(nodes)}
     for run in runs:
         rank.setdefault(run["node"], len(rank))
-    return sorted(runs, key=lambda r: (rank[r["node"]], r.get("iteration") or 0))
+    answers = {id(runs[i]): answer for i, answer in _answers(runs).items()}
+    rows: list[dict | _Person] = []
+    for run in sorted(runs, key=lambda r: (rank[r["node"]], r.get("iteration") or 0)):
+        rows.append(run)
+        if id(run) in answers and run.get("end_ms") is not None:
+            rows.append(_Person(run, answers[id(run)]))
+    return rows
+
+
+def _people_note(runs: list[dict]) -> str:
+    """For the summary line: how long people took to answer, and whether one still has
+    to (empty when no node asked a person)."""
+    gaps = [_person_ms(runs[i], answer) for i, answer in _answers(runs).items()]
+    answered = [g for g in gaps if g is not None]
+    note = f" · people answered in {format_duration(sum(answered))}" if answered else ""
+    return note + (" · waiting for a person" if None in gaps else "")
 
 
 def _timeline_head(name: str, trace: TraceData, axis: _TimeAxis, grid_bottom: float) -> list:
@@ -106,6 +144,7 @@ def _timeline_head(name: str, trace: TraceData, axis: _TimeAxis, grid_bottom: fl
     runs = trace.get("node_runs", [])
     skipped = sum(1 for r in runs if r.get("status") == "skipped")
     sub = f"run {trace.get('status', 'unknown')} · {len(runs)} node runs · {skipped} skipped"
+    sub += _people_note(runs)
     out = [
         _text(TL_LABEL_X, 28, f"Timeline · {name}", 17, INK, **BOLD),
         _text(TL_LABEL_X, 46, sub, 11.5, INK2),
@@ -129,24 +168,31 @@ def timeline_svg(trace: TraceData, graph: GraphData | None = None) -> str:
     axis = _time_axis(trace, graph)
     grid_bottom = TL_TOP + len(rows) * TL_ROW
     name = str((graph or {}).get("name") or trace.get("workflow") or "run")
-    out = _svg_open("sktl", TL_W, grid_bottom + 62, f"Timeline of {name}")
+    people = any(isinstance(row, _Person) for row in rows)
+    out = _svg_open("sktl", TL_W, grid_bottom + 62 + 20 * people, f"Timeline of {name}")
     out += _timeline_head(name, trace, axis, grid_bottom)
-    for row, run in enumerate(rows):
-        out += _timeline_row(run, nodes.get(run["node"]), row, axis)
-    return "\n".join(out + _timeline_legend(grid_bottom + 22, bool(nodes)) + ["</svg>"]) + "\n"
+    for i, row in enumerate(rows):
+        if isinstance(row, _Person):
+            out += _person_row(row, nodes.get(row.wait["node"]), i, axis)
+        else:
+            out += _timeline_row(row, nodes.get(row["node"]), i, axis)
+    legend = _timeline_legend(grid_bottom + 22, bool(nodes), people)
+    return "\n".join(out + legend + ["</svg>"]) + "\n"
 
 
 def _timeline_bar(run: dict, node: dict | None, status: str, y: float, axis: _TimeAxis) -> list:
     """The duration column and the bar: coloured by kind (failed red, running amber,
-    dashed), outlined when on the critical path. Bars always start ``class x width``."""
+    dashed, waiting for a person light blue), outlined when on the critical path. Bars
+    always start ``class x width``."""
     end = run["end_ms"] if run.get("end_ms") is not None else axis.now_ms
     shown = "running" if run.get("end_ms") is None else format_duration(end - run["start_ms"])
-    colour = {"failed": "#c62828", "running": "#e09b00"}.get(status)
+    colour = {"failed": "#c62828", "running": "#e09b00", "waiting": WAIT_FILL}.get(status)
     colour = colour or (KINDS[_kind(node)][1] if node else STATUSES[status][1])
     on_path = (run["node"], run.get("iteration") or 0) in axis.critical
     cls = f"sktl-bar sktl-{status}" + (" sktl-critical" if on_path else "")
     x0, x1 = axis.x(run["start_ms"]), axis.x(end)
-    bar = {"x": x0, "width": max(x1 - x0, 12 if status == "running" else 2)}  # x, width first
+    least = {"running": 12, "waiting": 6}.get(status, 2)
+    bar = {"x": x0, "width": max(x1 - x0, least)}  # x, width first
     look = {"fill": colour, "fill_opacity": 0.85, "stroke_dasharray": "3 2" * (status == "running")}
     look |= {"stroke": "#111", "stroke_width": 1.5} if on_path else {}
     return [
@@ -174,8 +220,29 @@ def _timeline_row(run: dict, node: dict | None, row: int, axis: _TimeAxis) -> li
     return out + ["</g>"]
 
 
-def _timeline_legend(y: float, by_kind: bool) -> list[str]:
-    """Bar colours (by kind, or by status without a graph) and the critical-path outline."""
+def _person_row(person: _Person, node: dict | None, row: int, axis: _TimeAxis) -> list[str]:
+    """The person's time under a waiting record: from the question to the answer (or, not
+    answered yet, a short bar at the end). Its bar has no critical-path outline."""
+    y, wait = TL_TOP + row * TL_ROW, person.wait
+    gap = _person_ms(wait, person.answer)
+    ref = f"{_esc(wait['node'])}#{wait.get('iteration') or 0}"
+    out = [f'<g class="sktl-row sktl-person" data-person="{ref}">']
+    if row % 2 == 0:
+        out.append(_el("rect", x=0, y=y, width=TL_W, height=TL_ROW, fill="#f6f8fa"))
+    label = "↳ a person answered" if gap is not None else "↳ waiting for a person"
+    out.append(_text(TL_LABEL_X + 12, y + 15, label, 12, PERSON_INK, font_style="italic"))
+    shown = "waiting" if gap is None else format_duration(gap)
+    out.append(_text(TL_DUR_X, y + 15, shown, 11, PERSON_INK, **END))
+    x0 = axis.x(wait["end_ms"])
+    x1 = axis.x(wait["end_ms"] + gap) if gap is not None else x0
+    bar = {"x": x0, "width": max(x1 - x0, 2 if gap is not None else 12)}  # x, width first
+    look = {"y": y + 4, "height": TL_ROW - 8, "rx": 2, **PERSON_LOOK}
+    return out + [_el("rect", class_="sktl-bar sktl-person", **bar, **look), "</g>"]
+
+
+def _timeline_legend(y: float, by_kind: bool, people: bool = False) -> list[str]:
+    """Bar colours (by kind, or by status without a graph) and the critical-path outline;
+    a second line for a person's part when a node asked one."""
     items = [(a, t) for t, a, _ in KINDS.values()] if by_kind else [("#2e7d32", "completed")]
     items += [("#c62828", "failed"), ("#e09b00", "running"), ("#fff", "critical path")]
     out = []
@@ -184,4 +251,12 @@ def _timeline_legend(y: float, by_kind: bool) -> list[str]:
         outline = {"stroke": "#111", "stroke_width": 1.5} if text == "critical path" else {}
         out.append(_el("rect", x=x, y=y, width=22, height=12, rx=2, fill=fill, **outline))
         out.append(_text(x + 28, y + 10.5, text))
+    if people:
+        person = {"x": TL_LABEL_X + 104, "y": y + 20, "width": 22, "height": 12, "rx": 2}
+        out += [
+            _el("rect", x=TL_LABEL_X, y=y + 20, width=22, height=12, rx=2, fill=WAIT_FILL),
+            _text(TL_LABEL_X + 28, y + 30.5, "waiting"),
+            _el("rect", **person, **PERSON_LOOK),
+            _text(TL_LABEL_X + 132, y + 30.5, "a person's time (from question to answer)"),
+        ]
     return out
