@@ -9,17 +9,20 @@ The mock server answers ``/v1/chat/completions`` by calling :func:`answer` below
 
 What it is - and is not
 -----------------------
-This is **not** a language model and not GPT or any other trained model. It is readable Python:
-regular expressions, weighted keyword and phrase lexicons, negation/intensity/sarcasm cues and
-explicit decision rules. It does the kit's customer-support tasks sensibly and nothing else well.
-Same input, same output: there is no randomness, and ``temperature`` is accepted but ignored.
+This is **not** a language model. It is readable Python: rules (names, order ids, language,
+51 reply templates, a reviewer's checklist, escalation decisions) plus one small linear
+classifier per label (inquiry type, sentiment, urgency, intent), trained on the kit's own
+corpus by ``python -m mock_server.offline.train``. It does the kit's customer-support tasks
+and nothing else well. Same input, same output: ``temperature`` is accepted but ignored.
+Every answer explains itself: the server returns :func:`explain` as ``x_explanation``.
 
 How it reads a request
 ----------------------
 The kit's prompts put every input in a tagged block (``<customer_message>...</customer_message>``,
-``<customer_info>``, ``<response>``...). :func:`answer` collects the tags from all messages and
-treats their contents as *data*, never as instructions: prompt-injection text inside a customer
-message is cut out before analysis (see ``offline/text.py``).
+``<customer_info>``, ``<response>``...). Tags are read the naive way a careless model would
+(see ``offline/text.py``): customer text that forges a closing tag and a label fools it,
+unless the prompt escaped that text, which the kit's prompts do (lesson 07). Injection
+phrases are not cut out; they are words of the message like any other.
 
 * **Structured output** (``response_format`` = ``json_schema``): the task is recognised by the
   schema name, i.e. the Pydantic class name (``CustomerInfo``, ``InquiryClassification``,
@@ -33,9 +36,11 @@ message is cut out before analysis (see ``offline/text.py``).
 
 Limits (worth discussing with learners)
 ---------------------------------------
-English only; no real understanding, so unusual wording, sarcasm without a marker, or a
-message about two topics at once can be misread; replies are templates; the first draft of
-some replies deliberately forgets one checklist item so the quality loop has work to do.
+Trained and measured on English-first messages written in one style (its figures on the
+frozen test split are in ``support_lib/data/corpus/SPLITS.md``); other languages are only
+recognised, not understood; replies are templates, and some leave out the order number, so
+the reviewer sends them back and the rewrite (which reads the reviewer's issues) adds it.
+The ``sloppy_writer`` knob makes first drafts vague on purpose, for the quality-loop lessons.
 Where the logic lives: ``mock_server/offline/`` (one module per concern).
 """
 
@@ -224,8 +229,8 @@ def text_answer(prompt: Prompt, sloppy: float = 0.0) -> str:
     action = _account_action(prompt, facts)
     if prompt.tag("draft") is not None:
         return personalize(prompt.tag("draft"), facts, prompt.tag("history"))
-    if prompt.tag("previous_response") is not None:  # a rewrite: every listed issue fixed
-        return write_reply(facts, action)
+    if prompt.tag("previous_response") is not None:  # a rewrite that reads the issues
+        return write_reply(facts, action, feedback=prompt.tag("issues") or "")
     if prompt.tag("response_context") is not None:
         careless = stable_hash(facts.message) % 100 < round(sloppy * 100)
         return write_reply(facts, action, sloppy=careless)

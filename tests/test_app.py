@@ -307,13 +307,11 @@ def test_example_picker_fills_message_and_email(app):
     assert app.message.value == examples[0]["message"]
 
 
-def test_app_displays_as_its_widget(app, monkeypatch):
-    import IPython.display
-
-    shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
-    app._ipython_display_()
-    assert shown == [app.widget]
+def test_app_displays_as_its_widget_with_a_static_picture(app):
+    bundle = app._repr_mimebundle_()
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == app.widget.model_id
+    assert "A picture of the app" in bundle["text/html"]  # what a saved notebook shows
 
     def descendants(widget):
         for child in getattr(widget, "children", ()):

@@ -91,6 +91,8 @@ def analyze_message(message: str) -> Facts:
     evidence = {task: model(task).predict(message, x) for task in LABEL_TASKS}
     intent = _intent(message, x, evidence["inquiry_type"].label)
     evidence["intent"] = intent
+    if has_legal_threat(message):  # a rule, not the classifier: the explanation must say so
+        evidence["urgency"] = Prediction("high", 1.0, [("cue:legal_threat", 1.0)])
     issues = detect_issues(message)
     mood = analyze_sentiment(message)
     has_problem = any(i.key in PROBLEM_ISSUES for i in issues) or mood.score <= -1
@@ -107,7 +109,7 @@ def analyze_message(message: str) -> Facts:
         product=product,
         inquiry_type=inquiry_type,
         sentiment=evidence["sentiment"].label,
-        urgency="high" if has_legal_threat(message) else evidence["urgency"].label,
+        urgency=evidence["urgency"].label,
         issue=issue,
         subject=subject_line(intent.label, order_id),
         legal_threat=has_legal_threat(message),
@@ -175,6 +177,11 @@ def facts_from_prompt(prompt: Prompt) -> Facts:
             changes[tag] = value
     if not changes:
         return facts
+    evidence = dict(facts.evidence)  # a label taken as given: the explanation says from where
+    for label in ("inquiry_type", "sentiment", "urgency"):
+        if label in changes and label in evidence:
+            evidence[label] = Prediction(changes[label], 1.0, [(f"tag:{label}", 1.0)])
+    changes["evidence"] = evidence
     updated = dataclasses.replace(facts, **changes)
     if "inquiry_type" in changes and INTENTS[facts.intent].inquiry_type != updated.inquiry_type:
         x = features(facts.message)

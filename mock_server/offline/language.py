@@ -22,7 +22,7 @@ SCRIPTS = [  # (language, characters of its script)
 ]  # fmt: skip
 FUNCTION_WORDS = {
     "en": "the and is are my i you your to of it for with this that was have not but can please",
-    "es": "el la los las de que y en mi es por para con una un pedido no me gracias hola",
+    "es": "el la los las de que y en mi es por para con una un pedido gracias hola",
     "fr": "le la les de des et est je mon ma pas pour avec une un vous bonjour merci commande",
     "de": "der die das und ist ich mein meine nicht mit für ein eine sie bitte danke hallo bin "
     "ihr ihre ihrem kann man beim von keine kein wirklich",

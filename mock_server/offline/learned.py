@@ -9,7 +9,7 @@ and :func:`LinearModel.predict` returns the features that counted most, as evide
 
 The weights live in ``weights.json`` beside this file; ``python -m mock_server.offline.train``
 learns them again from ``support_lib/data/corpus`` (train split and extra training files),
-deterministically, in a few seconds. The frozen test split is never used for training.
+deterministically, in about 45 seconds. The frozen test split is never used for training.
 """
 
 from __future__ import annotations
@@ -147,6 +147,7 @@ def describe_feature(name: str) -> str:
         "b": f'the words "{value.replace("_", " ")}"',
         "zh": f'the characters "{value}"',
         "rule": f"the {value} word list",
+        "tag": f"the {value} written in the prompt, taken as given",
         "rule_best": f"the word lists' best guess ({value})",
         "rule_mood": f"the mood word list ({value})",
         "cue": {
@@ -157,6 +158,7 @@ def describe_feature(name: str) -> str:
             "money": "an amount of money",
             "short": "a very short message",
             "long": "a long message",
+            "legal_threat": "a legal threat (a rule that overrides the classifier)",
         }.get(value, value),
     }.get(kind, "the mood score" if name == "rule_mood_score" else name)
 
