@@ -1,0 +1,133 @@
+"""Lesson 00's exercises: the backend, the mock server, the support APIs, the graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import exercise, expect
+
+
+@exercise(
+    "00.1",
+    "ask something else",
+    hint="Send 'What is 17 * 3?' with client.chat.completions.create and keep "
+    "reply.choices[0].message.content.",
+    solution="""
+from openai import OpenAI
+from support_lib.kit import local_mock
+from support_lib.llm import resolve_backend
+
+backend = resolve_backend(local_mock().openai_base_url)
+client = OpenAI(base_url=backend.base_url, api_key=backend.api_key)
+reply = client.chat.completions.create(
+    model=backend.model, messages=[{"role": "user", "content": "What is 17 * 3?"}]
+)
+answer = reply.choices[0].message.content
+""",
+    wrong=('answer = "Hello! Nice to meet you."', "answer = 51"),
+)
+def _ask_something_else(answer: Any) -> None:
+    expect(isinstance(answer, str), "give the reply's text (a string), not the whole response")
+    expect("51" in answer, f"the reply should contain 51 (17 × 3); yours is {answer[:80]!r}")
+
+
+@exercise(
+    "00.2",
+    "one order id per account status",
+    hint="Ask GET /accounts/<id> for a few numbers (with the bearer token) and note the "
+    "'status' of each: you need one id that is active, one refund_eligible, one suspended.",
+    solution="""
+import httpx
+from support_lib.kit import local_mock
+
+answer = {}
+auth = {"Authorization": "Bearer demo"}
+with httpx.Client(base_url=local_mock().url, headers=auth) as http:
+    for n in range(10000, 10100):
+        status = http.get(f"/accounts/{n}").json()["status"]
+        answer.setdefault(status, str(n))
+""",
+    wrong=(
+        'answer = {"active": "10000", "refund_eligible": "10000", "suspended": "10000"}',
+        'answer = {"active": "10000"}',
+    ),
+)
+def _account_statuses(answer: Any) -> None:
+    from mock_server.accounts import status_for
+
+    expect(isinstance(answer, dict), "give a dict: status -> an order id with that status")
+    for status in ("active", "refund_eligible", "suspended"):
+        expect(status in answer, f"no order id for status {status!r} yet")
+        got = status_for(str(answer[status]))
+        expect(got == status, f"order {answer[status]} is {got}, not {status}")
+
+
+@exercise(
+    "00.3",
+    "clear errors",
+    hint="Send GET /support/send (a route that only takes POST), then POST /support/escalate "
+    "with content='not json'; keep the two status codes.",
+    solution="""
+import httpx
+from support_lib.kit import local_mock
+
+with httpx.Client(base_url=local_mock().url) as http:
+    wrong_method = http.get("/support/send").status_code
+    not_json = http.post("/support/escalate", content="not json",
+                         headers={"content-type": "application/json"}).status_code
+answer = (wrong_method, not_json)
+""",
+    wrong=("answer = (404, 422)", "answer = (405, 422)"),
+)
+def _clear_errors(answer: Any) -> None:
+    expect(isinstance(answer, tuple) and len(answer) == 2, "give a pair: (status, status)")
+    expect(answer[0] == 405, f"a wrong method gets 405 Method Not Allowed, not {answer[0]}")
+    expect(answer[1] == 400, f"a body that is not JSON gets 400 Bad Request, not {answer[1]}")
+
+
+@exercise(
+    "00.4",
+    "the nodes that choose routes",
+    hint="In build_workflow().describe()['edges'], the edges with a 'when' leave a node "
+    "that chooses a route: collect their 'source'.",
+    solution="""
+from support_lib.workflow import build_workflow
+
+edges = build_workflow().describe()["edges"]
+answer = {edge["source"] for edge in edges if edge["when"]}
+""",
+    wrong=(
+        'answer = {"check_billing", "check_escalation"}',
+        'answer = {"check_billing", "check_escalation", "check_quality"}',
+    ),
+)
+def _routers(answer: Any) -> None:
+    from support_lib.workflow import build_workflow
+
+    expect(isinstance(answer, (set, list, tuple)), "give the node names as a set")
+    routers = {n.name for n in build_workflow().nodes.values() if n.routes}
+    missing, extra = routers - set(answer), set(answer) - routers
+    expect(not extra, f"{sorted(extra)} do not choose routes (check the names)")
+    expect(not missing, f"{len(missing)} node(s) that choose routes are missing")
+
+
+@exercise(
+    "00.5",
+    "which backend would answer",
+    hint="resolve_backend(url, env={...}) tells what the kit would pick for an environment; "
+    "read its .kind.",
+    solution="""
+from support_lib.llm import resolve_backend
+
+env = {"OPENAI_BASE_URL": "http://localhost:11434/v1"}
+answer = resolve_backend("http://127.0.0.1:1/v1", env=env).kind
+""",
+    wrong=('answer = "openai"', 'answer = "offline"'),
+)
+def _backend(answer: Any) -> None:
+    expect(answer in ("offline", "openai", "compatible"), "give the backend's kind")
+    expect(
+        answer == "compatible",
+        "with only OPENAI_BASE_URL set, the kit talks to an OpenAI-compatible server (Ollama), "
+        f"not {answer!r}",
+    )
