@@ -1,10 +1,17 @@
 """The interactive app: type a message, press Run, watch the workflow and its trace.
 
 A thin shell over :func:`support_lib.kit.arun`: it passes an observer that redraws the
-DAG on every node event, then renders the finished trace into tabs. All customer text
-is HTML-escaped before it reaches an ``HTML`` widget, so a message holding ``<script>``
-shows as text. In a notebook the run is a task on the kernel's own event loop, so the
-kernel stays responsive and the drawing updates while nodes run.
+DAG on every node event and shows the reply as it streams, then renders the finished
+trace into tabs. All customer text is HTML-escaped before it reaches an ``HTML`` widget,
+so a message holding ``<script>`` shows as text. In a notebook the run is a task on the
+kernel's own event loop, so the kernel stays responsive and the drawing updates while
+nodes run.
+
+With ``human_in_the_loop=True`` a high-stakes reply waits for a person: the app shows
+the question under the status line (approve, edit, reject; or write the reply for an
+escalated case) and resumes the run with :func:`support_lib.kit.aresume` when you answer.
+Runs are kept in ``store`` (by default :func:`support_lib.kit.run_store`), so the
+"Waiting" list also shows runs left waiting by the CLI, the webhook or an earlier kernel.
 """
 
 from __future__ import annotations
@@ -18,12 +25,13 @@ from typing import Any
 import ipywidgets as w
 
 from .draw import dag_svg, timeline_svg
-from .engine import NodeRun, Trace
+from .engine import NodeRun, RunStore, Trace
 from .examples import load_examples
 from .inputs import InvalidInputError, make_inputs
-from .kit import arun, standard_workflow
+from .kit import aresume, arun, run_store, standard_workflow
 from .metrics import compute_metrics
 from .workflow import SupportResult
+from .workflow.human import answer_for
 
 STATUS_ICON = {
     "completed": "✅",
@@ -31,6 +39,7 @@ STATUS_ICON = {
     "skipped": "⏭️",
     "failed": "❌",
     "pending": "·",
+    "waiting": "⏸️",
 }
 
 
@@ -104,16 +113,30 @@ class SupportApp:
     """The widget app. ``SupportApp().widget`` is the whole UI; displaying the app
     object shows it. ``run_fn`` defaults to :func:`arun` (tests may pass their own)."""
 
-    def __init__(self, *, mock_url: str | None = None, run_fn: RunFunction = arun, **run_kwargs):
+    def __init__(
+        self,
+        *,
+        mock_url: str | None = None,
+        run_fn: RunFunction = arun,
+        human_in_the_loop: bool = False,
+        store: RunStore | None = None,
+        **run_kwargs: Any,
+    ):
         self.mock_url = mock_url
         self.run_fn = run_fn
         self.run_kwargs = run_kwargs
+        if human_in_the_loop:
+            self.store = store or run_store()
+            self.run_kwargs.update(human_in_the_loop=True, store=self.store)
+        else:
+            self.store = store
         self.examples = load_examples()
         self.trace: Trace | None = None
         self.task: asyncio.Task[Any] | None = None
         self.events: list[tuple[str, str]] = []
         self._live: Trace | None = None  # the running trace, redrawn at most every REDRAW_S
         self._redraw: asyncio.TimerHandle | None = None
+        self._streaming = ""  # the reply so far, while a node streams it
         self._build_inputs()
         self._build_outputs()
         self.widget = w.VBox(
@@ -123,10 +146,12 @@ class SupportApp:
                 self.message,
                 w.HBox([self.email, self.button]),
                 self.status,
+                self.person.widget,
                 w.HBox([self.graph_box, self.tabs], layout=w.Layout(align_items="flex-start")),
             ]
         )
         self._draw(None)
+        self.person.refresh_inbox()
 
     def _build_inputs(self) -> None:
         self.picker = w.Dropdown(
@@ -157,6 +182,7 @@ class SupportApp:
         for index, title in enumerate(("Reply", "Nodes", "Metrics", "Timeline")):
             self.tabs.set_title(index, title)
 
+        self.person = PersonPanel(self)
         self.graph_box = w.Box(
             [self.dag], layout=w.Layout(width="46%", max_height="760px", overflow="auto")
         )
@@ -200,30 +226,41 @@ class SupportApp:
         Drawing the DAG takes a few milliseconds and the engine waits for observers, so
         redraws are batched (at most one per REDRAW_S); otherwise the app's own drawing
         would show up as gaps in the run's timeline."""
-        self.events.append((event, run.node))
+        self._live = trace
+        if event == "node_token":  # a piece of the reply: show it as it comes
+            self._streaming = run.streamed or ""
+        else:
+            self.events.append((event, run.node))
+            self._say_progress(run, trace)
+        if self._redraw is None:
+            self._redraw = asyncio.get_running_loop().call_later(REDRAW_S, self._flush)
+
+    def _say_progress(self, run: NodeRun, trace: Trace) -> None:
         done = sum(r.status == "completed" for r in trace.node_runs)
         icon = STATUS_ICON.get(run.status, "")
         self.status.value = f"{icon} {escape(run.node)}: {escape(run.status)} ({done} done)"
-        self._live = trace
-        if self._redraw is None:
-            self._redraw = asyncio.get_running_loop().call_later(REDRAW_S, self._flush)
 
     def _flush(self) -> None:
         self._redraw = None
         if self._live is not None:
             self._draw(self._live)
+        if self._streaming:
+            self.reply.value = pre(self._streaming + " ▌")
 
     # -- running ----------------------------------------------------------------------
 
     def _clicked(self, _button: Any = None) -> None:
-        """Start a run without blocking: a task on the running loop (the kernel's), or a
+        self.start(self.run_message())
+
+    def start(self, work: Awaitable[None]) -> None:
+        """Start work without blocking: a task on the running loop (the kernel's), or a
         plain blocking run when there is no loop (a script or a test)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            asyncio.run(self.run_message())
+            asyncio.run(work)  # type: ignore[arg-type]
             return
-        self.task = loop.create_task(self.run_message())
+        self.task = loop.create_task(work)  # type: ignore[arg-type]
 
     async def run_message(self, message: str | None = None, email: str | None = None) -> None:
         """Run the workflow for the text box's message and show the result."""
@@ -237,22 +274,48 @@ class SupportApp:
         except InvalidInputError as exc:
             self.show_error(f"Please check the {exc.field}: {exc}")
             return
-        self.button.disabled = True
-        self.events.clear()
-        self.status.value = "⏳ Running…"
-        self.reply.value = "<i>Running…</i>"  # never show the previous run's results
-        self.nodes.children = []
-        self.metrics.value = self.timeline.value = ""
-        self._draw(None)
-        try:
-            self.trace = await self.run_fn(
+        self._draw(None)  # never show the previous run's drawing
+        await self._watch(
+            lambda observers: self.run_fn(
                 message,
                 email=email or None,
                 mock_url=self.mock_url,
-                observers=[self._observe],
+                observers=observers,
                 check=False,
                 **self.run_kwargs,
             )
+        )
+
+    async def resume(self, answer: dict[str, Any]) -> None:
+        """Answer the question the shown run waits on, and carry the run on from there."""
+        waiting = self.trace
+        if waiting is None or waiting.status != "waiting":
+            self.show_error("No run is waiting for a person.")
+            return
+        run: Trace | str = waiting.run_id if self.store else waiting  # claimed once only
+        await self._watch(
+            lambda observers: aresume(
+                run,
+                answer,
+                store=self.store,
+                mock_url=self.mock_url,
+                observers=observers,
+                check=False,
+            )  # fmt: skip
+        )
+
+    async def _watch(self, start: Callable[[list[Any]], Awaitable[Trace]]) -> None:
+        """Run ``start(observers)`` with the app live: status, drawing, streamed reply."""
+        self.button.disabled = True
+        self.person.hide()
+        self.events.clear()
+        self.status.value = "⏳ Running…"
+        self.reply.value = "<i>Running…</i>"  # never show the previous run's results
+        self.tabs.selected_index = 0  # the reply tab: the reply streams there
+        self.nodes.children = []
+        self.metrics.value = self.timeline.value = ""
+        try:
+            self.trace = await start([self._observe])
         except InvalidInputError as exc:
             self.show_error(f"Please check the {exc.field}: {exc}")
         except Exception as exc:  # the app shows every failure as text, never a traceback
@@ -263,12 +326,14 @@ class SupportApp:
             self.show_trace(self.trace)  # button enabled by the time it reads the status
         finally:
             self._stop_redrawing()
+            self.person.refresh_inbox()
 
     def _stop_redrawing(self) -> None:
         if self._redraw is not None:
             self._redraw.cancel()
             self._redraw = None
         self._live = None
+        self._streaming = ""
         self.button.disabled = False
 
     def show_error(self, text: str) -> None:
@@ -278,8 +343,15 @@ class SupportApp:
         """Fill every tab from a finished trace."""
         self._draw(trace)
         result = SupportResult.from_trace(trace)
+        self.person.show(trace)
         if trace.status == "failed":
             self.show_error(f"The workflow failed: {trace.error}")
+        elif trace.status == "waiting":
+            node = (trace.waiting_for or {}).get("node", "?")
+            self.status.value = (
+                f"⏸️ Waiting for a person at {escape(node)}: answer below, and the run "
+                "carries on from there."
+            )
         else:
             routes = f"{result.inquiry_type}, {result.sentiment}"
             decision = result.escalation.decision if result.escalation else "-"
@@ -298,3 +370,80 @@ class SupportApp:
             self.nodes.set_title(index, title)
         self.metrics.value = metrics_html(trace)
         self.timeline.value = timeline_svg(trace.to_dict(), trace.graph)
+
+
+class PersonPanel:
+    """Where a person answers a run that waits (approve, edit or reject a reply; or write
+    the reply of an escalated case), and the list of runs waiting in the app's store."""
+
+    CHOICES = {"approve": "Approve", "edit": "Send my edit", "reject": "Reject",
+               "reply": "Send reply"}  # fmt: skip
+
+    def __init__(self, app: SupportApp):
+        self.app = app
+        self.question = w.HTML()
+        self.text = w.Textarea(layout=w.Layout(width="100%", height="140px"))
+        self.by = w.Text(value="a support lead", description="You are")
+        self.buttons = {name: w.Button(description=label) for name, label in self.CHOICES.items()}
+        for name, button in self.buttons.items():
+            button.on_click(lambda _b, name=name: self.answer(name))
+        self.form = w.VBox([self.question, self.text, w.HBox([self.by, *self.buttons.values()])])
+        self.inbox = w.Dropdown(description="Waiting", layout=w.Layout(width="560px"))
+        self.open_button = w.Button(description="Open")
+        self.open_button.on_click(lambda _b: self.open(self.inbox.value))
+        self.inbox_row = w.HBox([self.inbox, self.open_button])
+        self.widget = w.VBox([self.inbox_row, self.form])
+        self.hide()
+
+    def hide(self) -> None:
+        self.form.layout.display = "none"
+
+    def show(self, trace: Trace) -> None:
+        """Show the form when ``trace`` waits for a person; hide it otherwise."""
+        question = (trace.waiting_for or {}).get("question") or {}
+        if trace.status != "waiting":
+            return self.hide()
+        agent = question.get("kind") == "agent_reply"
+        why = "; ".join(str(reason) for reason in question.get("why", []))
+        self.question.value = (
+            "<b>⏸️ A person decides.</b> "
+            + (
+                "Write the reply to this escalated case."
+                if agent
+                else f"Approve this reply, edit it, or reject it. Why: {escape(why)}"
+            )  # fmt: skip
+        )
+        self.text.value = str(question.get("draft") or question.get("reply") or "")
+        for name, button in self.buttons.items():
+            button.layout.display = "" if (name == "reply") == agent else "none"
+        self.form.layout.display = ""
+
+    def answer(self, choice: str) -> None:
+        """Turn the clicked choice into the node's answer, then resume the run."""
+        question = ((self.app.trace and self.app.trace.waiting_for) or {}).get("question") or {}
+        text = self.text.value if choice in ("edit", "reply") else None
+        try:
+            decision = None if choice == "reply" else choice
+            answer = answer_for(question, decision, text, self.by.value.strip() or "someone")
+        except Exception as exc:  # a refused answer: say why, keep the form as it is
+            self.app.show_error(f"Please check your answer: {exc}")
+            return
+        self.app.start(self.app.resume(answer))
+
+    def refresh_inbox(self) -> None:
+        """The runs waiting in the store: this app's and any other front door's."""
+        store = self.app.store
+        self.inbox_row.layout.display = "none" if store is None else ""
+        if store is None:
+            return
+        runs = store.waiting()
+        self.inbox.options = [(f"{len(runs)} waiting: pick one…", "")] + [
+            (f"{r['run_id'][:12]} · {r['node']} · since {r['since']}", r["run_id"]) for r in runs
+        ]
+
+    def open(self, run_id: str) -> None:
+        """Show a waiting run from the store, ready to answer."""
+        if not run_id or self.app.store is None:
+            return
+        self.app.trace = self.app.store.load(run_id)
+        self.app.show_trace(self.app.trace)

@@ -344,3 +344,110 @@ async def test_run_message_awaited_directly(app):
     assert SupportResult.from_trace(app.trace).final_response in text_of(app.reply.value)
     await app.run_message("")
     assert "Please check the message: the message is empty" in app.status.value
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+async def test_the_reply_shows_as_it_streams(app):
+    seen = []
+    observe = app._observe
+
+    def observe_and_look(event, run, trace):  # look at the reply right after each token
+        observe(event, run, trace)
+        if event == "node_token":
+            app._flush()
+            seen.append((run.node, text_of(app.reply.value)))
+
+    app._observe = observe_and_look
+    await app.run_message(CALM["message"], email=CALM["email"])
+    final = SupportResult.from_trace(app.trace).final_response
+    assert len(seen) > 3, "the reply should arrive in pieces"
+    pieces = [text for _, text in seen]
+    assert all(text.endswith("▌") for text in pieces)  # still being written
+    assert all(len(a) <= len(b) for a, b in zip(pieces, pieces[1:], strict=False))  # grows
+    assert pieces[-1].rstrip(" ▌") == final.rstrip()
+    assert "▌" not in app.reply.value  # the finished reply has no cursor
+
+
+# --------------------------------------------------------------------------- people in the loop
+
+REFUND = "Hi, I returned the kettle from order #50005 last week. Could I get my refund? Anna"
+
+
+@pytest.fixture
+def store(tmp_path):
+    from support_lib.engine import RunStore
+
+    runs = RunStore(tmp_path / "runs.sqlite3")
+    yield runs
+    runs.close()
+
+
+def sent_bodies(server) -> list[str]:
+    return [e["body"]["body"] for e in server.requests("/support/send")]
+
+
+async def test_a_high_stakes_reply_waits_and_the_edit_is_what_is_sent(fresh, store):
+    app = SupportApp(mock_url=fresh.url, human_in_the_loop=True, store=store)
+    await app.run_message(REFUND)
+    assert app.trace.status == "waiting"
+    assert app.status.value.startswith("⏸️ Waiting for a person at approval_gate")
+    assert app.person.form.layout.display == ""  # the form shows
+    assert "refund" in text_of(app.person.question.value)
+    assert app.person.text.value == app.trace.waiting_for["question"]["reply"]
+    assert [b.layout.display for b in app.person.buttons.values()] == ["", "", "", "none"]
+    assert app.person.inbox.options[1][1] == app.trace.run_id  # listed as waiting
+    assert sent_bodies(fresh) == []
+
+    app.person.text.value = "Hi Anna, your refund is on its way. <b>Sam</b>"
+    app.person.by.value = "Sam"
+    app.person.buttons["edit"].click()
+    await app.task
+    assert app.trace.status == "completed"
+    assert sent_bodies(fresh) == ["Hi Anna, your refund is on its way. <b>Sam</b>"]
+    assert "&lt;b&gt;Sam&lt;/b&gt;" in app.reply.value  # shown as text
+    assert app.person.form.layout.display == "none"
+    assert len(app.person.inbox.options) == 1  # nothing waits any more
+    assert SupportResult.from_trace(app.trace).human["by"] == "Sam"
+
+
+async def test_an_empty_edit_is_refused_and_the_run_still_waits(fresh, store):
+    app = SupportApp(mock_url=fresh.url, human_in_the_loop=True, store=store)
+    await app.run_message(REFUND)
+    app.person.text.value = "   "
+    app.person.buttons["edit"].click()
+    assert app.task is None or app.task.done()  # nothing started
+    assert "Please check your answer" in app.status.value
+    assert app.person.form.layout.display == ""
+    assert store.waiting()[0]["run_id"] == app.trace.run_id
+
+
+async def test_reject_hands_the_case_to_an_agent_then_their_reply_is_sent(fresh, store):
+    app = SupportApp(mock_url=fresh.url, human_in_the_loop=True, store=store)
+    await app.run_message(REFUND)
+    app.person.buttons["reject"].click()
+    await app.task
+    assert app.trace.status == "waiting"
+    assert app.trace.waiting_for["question"]["kind"] == "agent_reply"
+    shown = [b.layout.display for b in app.person.buttons.values()]
+    assert shown == ["none", "none", "none", ""]  # only "Send reply"
+    app.person.text.value = "Hi Anna, I checked by hand: refunded. Sam"
+    app.person.buttons["reply"].click()
+    await app.task
+    assert app.trace.status == "completed"
+    assert sent_bodies(fresh) == ["Hi Anna, I checked by hand: refunded. Sam"]
+
+
+async def test_a_run_left_waiting_elsewhere_can_be_opened_and_approved(fresh, store):
+    left = await arun(REFUND, mock_url=fresh.url, human_in_the_loop=True, store=store)
+    assert left.status == "waiting"
+    app = SupportApp(mock_url=fresh.url, human_in_the_loop=True, store=store)
+    assert [value for _, value in app.person.inbox.options] == ["", left.run_id]
+    app.person.inbox.value = left.run_id
+    app.person.open_button.click()
+    assert app.trace.run_id == left.run_id and app.person.form.layout.display == ""
+    app.person.buttons["approve"].click()
+    await app.task
+    assert app.trace.status == "completed"
+    assert sent_bodies(fresh) == [left.waiting_for["question"]["reply"]]
