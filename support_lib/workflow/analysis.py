@@ -8,7 +8,9 @@ its prompt. Prompts put every input in its own tagged block and end with ``SAFET
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -45,6 +47,32 @@ EXTRACT_PROMPT = Prompt(
     user=MESSAGE_BLOCK,
 )
 
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def grounded(info: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The extracted facts, minus any the message does not contain.
+
+    The name and the order number go back to the customer (the reply, the escalation
+    acknowledgement), and a model can invent them ("Hi YourName", "order #1234567890").
+    So a name is kept only if each of its words occurs in the message, and an order
+    id only if its letters and digits occur in the message in that order; otherwise the
+    name becomes "Unknown" and the order id null, as if the message had none."""
+    message = inputs["customer_message"]
+    name = str(info.get("customer_name") or "Unknown")
+    if name != "Unknown" and not all(
+        word in message.casefold() for word in re.findall(r"\w+", name.casefold())
+    ):
+        info = {**info, "customer_name": "Unknown"}
+    order = info.get("order_id")
+    if order and (not _squashed(str(order)) or _squashed(str(order)) not in _squashed(message)):
+        info = {**info, "order_id": None}
+    return {"customer_info": info}
+
+
 extract_customer_info = LLMNode(
     "extract_customer_info",
     label="Extract Customer Information",
@@ -52,6 +80,7 @@ extract_customer_info = LLMNode(
     output_model=CustomerInfo,
     temperature=0.1,
     writes=["customer_info"],
+    to_state=grounded,
 )
 
 # ----------------------------------------------------------------------------- 2. classify
