@@ -211,7 +211,10 @@ async def _once_per_key(request: Request, call_next: CallNext) -> Response:
 
 async def _cut_in_half(response: Response) -> Response:
     """The 'malformed' fault for routes other than chat: half of the JSON body."""
-    body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+    if hasattr(response, "body_iterator"):  # streamed by the app
+        body = b"".join([chunk async for chunk in response.body_iterator])
+    else:  # already whole (an idempotent POST's remembered answer)
+        body = bytes(response.body)
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
     return Response(body[: len(body) // 2], status_code=response.status_code, headers=headers)
 

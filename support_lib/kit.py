@@ -29,6 +29,7 @@ from .inputs import InvalidInputError, make_inputs
 from .llm import Backend, ChatModel, OpenAIModel, resolve_backend
 from .workflow import DEFAULT_MESSAGE, SupportDeps, build_workflow
 from .workflow.build import Escalation
+from .workflow.human import check_answer
 
 if TYPE_CHECKING:
     from mock_server import MockServer
@@ -251,10 +252,18 @@ async def aresume(
     """Carry on a run that stopped (waiting for a person, or failed) with fresh services:
     what it already did is not done again (see ``Workflow.aresume``). ``run`` is a trace,
     or a run id to take from ``store`` (only one resume of a run succeeds)."""
-    trace = store.claim(run) if isinstance(run, str) and store else run
+    claimed = isinstance(run, str) and store is not None
+    trace = store.claim(run) if claimed else run  # type: ignore[union-attr]
     if isinstance(trace, str):
         raise ResumeError("give a trace, or a run id and the store that keeps it")
-    wf = workflow or workflow_of(trace)
+    try:  # refused before anything runs: the run keeps waiting for a right answer
+        wf = workflow or workflow_of(trace)
+        if answer is not NO_ANSWER:
+            check_answer(trace.waiting_for, answer)
+    except Exception:
+        if claimed:
+            store.release(trace.run_id)  # type: ignore[union-attr]
+        raise
     try:
         async with open_deps(mock_url or local_mock().url, backend, llm) as deps:
             await wf.aresume(

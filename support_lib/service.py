@@ -88,7 +88,10 @@ class Decision(BaseModel):
 
 
 def summarize(trace: Trace) -> RunSummary:
+    """A waiting run has sent nothing yet: its draft is in ``waiting_for``'s question, and
+    ``final_response`` stays empty until a person has answered."""
     result = SupportResult.from_trace(trace)
+    waiting = trace.status == "waiting"
     return RunSummary(
         run_id=result.run_id,
         status=result.status,
@@ -96,11 +99,12 @@ def summarize(trace: Trace) -> RunSummary:
         inquiry_type=result.inquiry_type,
         sentiment=result.sentiment,
         escalated=result.escalated,
-        final_response=result.final_response,
+        final_response=None if waiting else result.final_response,
         escalation_ticket=result.escalation_ticket["ticket_id"]
         if result.escalation_ticket
         else None,
         error=result.error,
+        waiting_for=trace.waiting_for if waiting else None,
     )
 
 

@@ -260,6 +260,10 @@ async def test_the_webhook_lists_waiting_runs_and_takes_decisions(fresh, tmp_pat
         started = await client.post("/api/support/incoming", json={"message": REFUND})
         assert started.status_code == 202 and started.json()["status"] == "waiting"
         run_id = started.json()["run_id"]
+        assert started.json()["final_response"] is None  # nothing was sent yet
+        question = started.json()["waiting_for"]["question"]
+        assert started.json()["waiting_for"]["node"] == "approval_gate"
+        assert question["kind"] == "approval" and "refund" in question["reply"].lower()
         waiting = (await client.get("/api/support/waiting")).json()
         assert [w["run_id"] for w in waiting] == [run_id] and waiting[0]["node"] == "approval_gate"
         bad = await client.post(f"/api/support/runs/{run_id}/decision", json={"decision": "maybe"})
@@ -276,3 +280,40 @@ async def test_the_webhook_lists_waiting_runs_and_takes_decisions(fresh, tmp_pat
     transport = httpx.ASGITransport(app=plain)
     async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
         assert (await client.get("/api/support/waiting")).status_code == 404
+
+
+async def test_a_wrong_answer_leaves_the_run_waiting_for_a_right_one(fresh, tmp_path):
+    from support_lib.kit import aresume, arun
+    from support_lib.workflow.human import AnswerError
+
+    store = RunStore(tmp_path / "runs.sqlite3")
+    own = build_workflow(human_in_the_loop=True, max_regenerations=7)  # not a standard variant
+    trace = await arun(REFUND, mock_url=fresh.url, workflow=own, store=store)
+    assert trace.status == "waiting"
+    with pytest.raises(AnswerError, match="approve, edit"):
+        await aresume(trace.run_id, {"decision": "edit"}, store=store, workflow=own)
+    assert [w["run_id"] for w in store.waiting()] == [trace.run_id]  # not failed, not stuck
+    with pytest.raises(ResumeError, match="not made by the standard workflow"):
+        await aresume(trace.run_id, {"decision": "approve"}, store=store, mock_url=fresh.url)
+    assert [w["run_id"] for w in store.waiting()] == [trace.run_id]  # released again
+    done = await aresume(
+        trace.run_id, {"decision": "approve"}, store=store, mock_url=fresh.url, workflow=own
+    )
+    assert done.status == "completed"
+    assert fresh.query("SELECT COUNT(*) AS n FROM sent_messages") == [{"n": 1}]
+
+
+def test_a_claim_whose_process_stopped_can_be_released(tmp_path):
+    api, model = FakeSupportAPI(), ScriptedModel(refund_answers())
+    import asyncio
+
+    _, trace = asyncio.run(start(api, model))
+    store = RunStore(tmp_path / "runs.sqlite3")
+    store.save(trace)
+    store.claim(trace.run_id)  # ... and the process claiming it dies
+    assert store.waiting() == []
+    with pytest.raises(ResumeError, match="being resumed"):
+        store.claim(trace.run_id)
+    store.release(trace.run_id)
+    assert [w["run_id"] for w in store.waiting()] == [trace.run_id]
+    assert store.claim(trace.run_id).run_id == trace.run_id

@@ -144,8 +144,9 @@ HELLOS = {
     7: "Hello there, learner! Nice to meet you.",
 }
 IDENTITY = (
-    "I'm the offline teaching model: a small rule-based stand-in for a language model that "
-    "runs without a network. I handle the kit's customer-support tasks deterministically."
+    "I'm the offline teaching model: not a language model, but rules and small classifiers "
+    "trained on the kit's own examples, running without a network. I handle the kit's "
+    "customer-support tasks, the same way every time."
 )
 FALLBACK = (
     "Hello! I'm the offline teaching model, so I can only help with the kit's "

@@ -100,6 +100,17 @@ class RunStore:
             )
         return self.load(run_id)
 
+    def release(self, run_id: str) -> None:
+        """Give back a claimed run that was not resumed after all (the answer was refused,
+        or the process resuming it stopped): it is waiting, or failed, again as its saved
+        trace says, and can be claimed once more."""
+        saved = self.load(run_id)
+        with self._lock:
+            self._db.execute(
+                "UPDATE runs SET status = ? WHERE run_id = ? AND status = 'running'",
+                (saved.status, run_id),
+            )
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -138,6 +138,27 @@ def wait_for_agent(name: str, label: str) -> WaitForAgent:
     )
 
 
+class AnswerError(ValueError):
+    """A person's answer that does not fit the question: the run keeps waiting."""
+
+
+def check_answer(waiting_for: Mapping[str, Any] | None, answer: Any) -> None:
+    """Refuse an answer that does not fit what the run waits for, before it resumes: a
+    wrong answer must leave the run waiting for a right one, not fail it."""
+    kind = ((waiting_for or {}).get("question") or {}).get("kind")
+    shape = {"approval": Approval, "agent_reply": AgentReply}.get(kind)
+    if shape is None:
+        return
+    try:
+        shape.model_validate(answer)
+    except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+        needed = "approve, edit (with the text) or reject"
+        if shape is AgentReply:
+            needed = "the agent's reply text"
+        shown = repr(answer)[:80]
+        raise AnswerError(f"this run waits for {needed}; the answer {shown} does not fit") from exc
+
+
 def answer_for(
     question: Mapping[str, Any], decision: str | None, text: str | None, by: str
 ) -> dict:
