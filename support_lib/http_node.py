@@ -92,5 +92,8 @@ class HTTPNode(Node[HasHTTP]):
             raise RuntimeError(problem)
         try:
             return {self.writes[0]: response.json()}
-        except ValueError as exc:
-            raise RuntimeError(f"{self.method} {url} did not answer JSON") from exc
+        except ValueError as exc:  # a garbled answer: asking again is safe when the request
+            problem = f"{self.method} {url} did not answer JSON"  # reads, or is done once
+            if self.method == "GET" or once:
+                raise RetryableError(problem) from exc
+            raise RuntimeError(problem) from exc

@@ -76,9 +76,21 @@ async def test_a_client_error_is_final_and_named():
     )
 
 
-async def test_an_answer_that_is_not_json_is_an_error():
+async def test_an_answer_that_is_not_json_is_an_error_retried_only_when_asking_again_is_safe():
     trace = await call(lambda r: httpx.Response(200, text="<html>"))
     assert "GET http://api.test/accounts/42 did not answer JSON" in trace.error
+    assert trace.node("call").attempts == 3  # a read: asking again is safe
+    posted = await call(lambda r: httpx.Response(200, text="<html>"), method="POST", body={})
+    assert posted.node("call").attempts == 1  # might be done twice: not repeated
+    keys = []
+
+    def garbled_once(request):
+        keys.append(request.headers["idempotency-key"])
+        return httpx.Response(200, text='{"id": "M-' if len(keys) == 1 else '{"id": "M-1"}')
+
+    sent = await call(garbled_once, method="POST", body={}, effect="sent")
+    assert sent.status == "completed" and sent.state["reply"] == {"id": "M-1"}
+    assert len(keys) == 2 and keys[0] == keys[1]  # the same key: the service does it once
 
 
 async def test_a_dropped_connection_is_retried_and_reported():
