@@ -418,3 +418,13 @@ async def test_facts_the_message_does_contain_are_kept_however_they_are_written(
     trace, _, _ = await run(support_answers(extract_customer_info=info))
     assert trace.state["customer_info"]["customer_name"] == "anna"
     assert trace.state["customer_info"]["order_id"] == "#50-422"
+
+
+@pytest.mark.parametrize(
+    "name", ["The app crashes every time I open settings.", "Anna, order 50422", "anna@example.com"]
+)
+async def test_a_piece_of_the_message_given_as_the_name_is_not_a_name(name):
+    info = {**support_answers()["extract_customer_info"], "customer_name": name}
+    message = f"{name} Thanks, Anna"
+    trace, _, _ = await run(support_answers(extract_customer_info=info), message=message)
+    assert trace.state["customer_info"]["customer_name"] == "Unknown"

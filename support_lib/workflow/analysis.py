@@ -48,7 +48,6 @@ EXTRACT_PROMPT = Prompt(
 )
 
 
-
 def _squashed(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.casefold())
 
@@ -58,13 +57,18 @@ def grounded(info: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
 
     The name and the order number go back to the customer (the reply, the escalation
     acknowledgement), and a model can invent them ("Hi YourName", "order #1234567890").
-    So a name is kept only if each of its words occurs in the message, and an order
+    So a name is kept only if it looks like one (one to four words, no digits or sentence
+    punctuation: a weak model may answer with a piece of the message) and each of its
+    words occurs in the message, and an order
     id only if its letters and digits occur in the message in that order; otherwise the
     name becomes "Unknown" and the order id null, as if the message had none."""
     message = inputs["customer_message"]
     name = str(info.get("customer_name") or "Unknown")
-    if name != "Unknown" and not all(
-        word in message.casefold() for word in re.findall(r"\w+", name.casefold())
+    words = re.findall(r"\w+", name.casefold())
+    without_initials = re.sub(r"\b\w\.", "", name)  # "M. Okonkwo" is a name
+    looks_like_a_name = 1 <= len(words) <= 4 and not re.search(r"[\d.!?,;:@/<>]", without_initials)
+    if name != "Unknown" and not (
+        looks_like_a_name and all(word in message.casefold() for word in words)
     ):
         info = {**info, "customer_name": "Unknown"}
     order = info.get("order_id")
