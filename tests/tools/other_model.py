@@ -4,6 +4,8 @@ stand-in's exact answers ("every lesson runs to its end with any backend").
     python tests/tools/other_model.py                 # every lesson, seeds 1 2 3
     python tests/tools/other_model.py --seeds 7 03 05 # some lessons, one seed
     python tests/tools/other_model.py serve --seed 1 --port 8090   # just the model
+    python tests/tools/other_model.py --base-url http://127.0.0.1:8080/v1 --model smollm2 07
+                                                       # the lessons against a real server
 
 The "other model" is the mock server's OpenAI-compatible endpoint with its answers
 perturbed at random (seeded): every answer still fits its JSON schema, as a real model's
@@ -122,7 +124,7 @@ def start_model(seed: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the other model did not start")
 
 
-def run_lesson(lesson: Path, base_url: str, workdir: Path) -> str | None:
+def run_lesson(lesson: Path, base_url: str, workdir: Path, model: str) -> str | None:
     """Execute a copy of ``lesson`` against the other model: None, or the first error."""
     import nbformat
     from nbclient import NotebookClient
@@ -131,9 +133,10 @@ def run_lesson(lesson: Path, base_url: str, workdir: Path) -> str | None:
     copy = workdir / lesson.name
     shutil.copy(lesson, copy)
     nb = nbformat.read(copy, as_version=4)
-    env = dict(os.environ, OPENAI_BASE_URL=base_url, SUPPORT_KIT_MODEL="other-model")
+    env = dict(os.environ, OPENAI_BASE_URL=base_url, SUPPORT_KIT_MODEL=model)
     env.pop("OPENAI_API_KEY", None)
-    client = NotebookClient(nb, timeout=180, kernel_name="python3",
+    per_cell_s = 180 if model == "other-model" else 3600  # a real model on a CPU is slow
+    client = NotebookClient(nb, timeout=per_cell_s, kernel_name="python3",
                             resources={"metadata": {"path": str(workdir)}})  # fmt: skip
     try:
         client.execute(env=env)  # the kernel's environment: this process's stays as it is
@@ -144,37 +147,52 @@ def run_lesson(lesson: Path, base_url: str, workdir: Path) -> str | None:
         error = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).strip().splitlines()[-1])
         return f"code cell {where}: {error[:300]}"
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
-    if lesson.name.startswith("00") and "other-model" not in outputs:
+    if lesson.name.startswith("00") and model not in outputs:
         return "lesson 00 does not say it talks to the other model: the switch did not work"
     return None
+
+
+def run_all(lessons: list[Path], base_url: str, label: str, model: str) -> int:
+    """Run each lesson against ``base_url``; print one line per lesson; count failures."""
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for lesson in lessons:
+            started = time.perf_counter()
+            error = run_lesson(lesson, base_url, Path(tmp), model)
+            took = time.perf_counter() - started
+            failures += error is not None
+            outcome = "ok" if error is None else f"FAILED: {error}"
+            print(f"{label} {lesson.name} ({took:.0f} s): {outcome}", flush=True)
+    return failures
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["serve"]:
         serve(int(argv[argv.index("--seed") + 1]), int(argv[argv.index("--port") + 1]))
         return 0
-    seeds = [1, 2, 3]
-    if "--seeds" in argv:
-        at = argv.index("--seeds")
-        seeds, argv = [int(argv[at + 1])], argv[:at] + argv[at + 2 :]
+    options = {}
+    for name in ("--seeds", "--base-url", "--model"):
+        if name in argv:
+            at = argv.index(name)
+            options[name], argv = argv[at + 1], argv[:at] + argv[at + 2 :]
     chosen = [p for p in LESSONS if not argv or any(p.name.startswith(a) for a in argv)]
     failures = 0
-    for seed in seeds:
+    if "--base-url" in options:  # a real server: the lessons as they are, once
+        model = options.get("--model", "local")
+        failures = run_all(chosen, options["--base-url"], model, model)
+    for seed in [] if "--base-url" in options else seeds(options):
         process, base_url = start_model(seed)
         try:
-            with tempfile.TemporaryDirectory() as tmp:
-                for lesson in chosen:
-                    started = time.perf_counter()
-                    error = run_lesson(lesson, base_url, Path(tmp))
-                    took = time.perf_counter() - started
-                    failures += error is not None
-                    outcome = "ok" if error is None else f"FAILED: {error}"
-                    print(f"seed {seed} {lesson.name} ({took:.0f} s): {outcome}", flush=True)
+            failures += run_all(chosen, base_url, f"seed {seed}", "other-model")
         finally:
             process.terminate()
             process.wait(10)
     print(f"{failures} lesson run(s) failed")
     return 1 if failures else 0
+
+
+def seeds(options: dict[str, str]) -> list[int]:
+    return [int(options["--seeds"])] if "--seeds" in options else [1, 2, 3]
 
 
 if __name__ == "__main__":
