@@ -97,8 +97,14 @@ edges = build_workflow().describe()["edges"]
 answer = {edge["source"] for edge in edges if edge["when"]}
 """,
     wrong=(
-        'answer = {"check_billing", "check_escalation"}',
-        'answer = {"check_billing", "check_escalation", "check_quality"}',
+        # only the nodes of kind "router": the LLM node that also routes is missing
+        'answer = {"check_billing", "quality_gate"}',
+        # every node an edge leaves, conditional or not
+        """
+from support_lib.workflow import build_workflow
+
+answer = {edge["source"] for edge in build_workflow().describe()["edges"]}
+""",
     ),
 )
 def _routers(answer: Any) -> None:
@@ -107,27 +113,35 @@ def _routers(answer: Any) -> None:
     expect(isinstance(answer, (set, list, tuple)), "give the node names as a set")
     routers = {n.name for n in build_workflow().nodes.values() if n.routes}
     missing, extra = routers - set(answer), set(answer) - routers
-    expect(not extra, f"{sorted(extra)} do not choose routes (check the names)")
+    expect(not extra, f"{len(extra)} of your nodes do not choose routes, e.g. {sorted(extra)[:3]}")
     expect(not missing, f"{len(missing)} node(s) that choose routes are missing")
 
 
 @exercise(
     "00.5",
-    "which backend would answer",
-    hint="resolve_backend(url, env={...}) tells what the kit would pick for an environment; "
-    "read its .kind.",
+    "choose OpenAI's smallest model",
+    hint="Read the table of section 2 row by row: which variable makes the kit talk to "
+    "OpenAI, which one names the model, and which one would send the requests elsewhere?",
     solution="""
-from support_lib.llm import resolve_backend
-
-env = {"OPENAI_BASE_URL": "http://localhost:11434/v1"}
-answer = resolve_backend("http://127.0.0.1:1/v1", env=env).kind
+answer = {"OPENAI_API_KEY": "sk-your-key-here", "SUPPORT_KIT_MODEL": "gpt-4.1-nano"}
+# resolve_backend(server.openai_base_url, env=answer).describe() says what the kit would use
 """,
-    wrong=('answer = "openai"', 'answer = "offline"'),
+    wrong=(
+        # no key: the model name alone does not leave the offline model
+        'answer = {"SUPPORT_KIT_MODEL": "gpt-4.1-nano"}',
+        # the kit does not read OPENAI_MODEL
+        'answer = {"OPENAI_API_KEY": "sk-your-key-here", "OPENAI_MODEL": "gpt-4.1-nano"}',
+        # a base URL sends the requests to that server instead of OpenAI
+        'answer = {"OPENAI_BASE_URL": "http://localhost:11434/v1", '
+        '"SUPPORT_KIT_MODEL": "gpt-4.1-nano"}',
+    ),
 )
 def _backend(answer: Any) -> None:
-    expect(answer in ("offline", "openai", "compatible"), "give the backend's kind")
-    expect(
-        answer == "compatible",
-        "with only OPENAI_BASE_URL set, the kit talks to an OpenAI-compatible server (Ollama), "
-        f"not {answer!r}",
-    )
+    from support_lib.llm import resolve_backend
+
+    expect(isinstance(answer, dict), "give a dict of environment variables (name -> value)")
+    backend = resolve_backend("http://127.0.0.1:1/v1", env=answer)
+    described = backend.describe()
+    expect(backend.kind == "openai", f"with these variables the kit picks: {described}")
+    expect(backend.base_url is None, f"the requests would not go to OpenAI itself: {described}")
+    expect(backend.model == "gpt-4.1-nano", f"the model would be {backend.model!r}: {described}")
