@@ -1,7 +1,8 @@
 """Example and labeled customer messages shipped with the kit (``support_lib/data``).
 
-``labeled_messages.jsonl`` was written independently of the offline model, so measuring
-the model on it (lesson 08, the tests) is a fair check rather than a self-test.
+``labeled_messages.jsonl`` (132 messages) is training data: the offline model was written
+and trained with it in view, so it is never used to measure the model. Measurements use
+the corpus's frozen test split (``load_split("test")``, see ``data/corpus/SPLITS.md``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ def _examples() -> tuple[dict[str, Any], ...]:
 def load_examples() -> list[dict[str, Any]]:
     """Showcase messages for the app's picker: ``{"title", "message", "email"}``."""
     return [dict(e) for e in _examples()]
+
+
+def load_split(name: str) -> list[dict[str, Any]]:
+    """A split of the labeled corpus: "train", "dev" or the frozen "test" (measure on it,
+    never tune on it)."""
+    if name not in ("train", "dev", "test"):
+        raise ValueError(f"no split {name!r}: the splits are train, dev and test")
+    lines = (DATA / "corpus" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def load_labeled() -> list[dict[str, Any]]:
