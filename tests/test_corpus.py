@@ -43,3 +43,14 @@ def test_rows_use_the_workflows_vocabularies():
         assert row["inquiry_type"] in INQUIRY_TYPES, row["id"]
         assert row["sentiment"] in SENTIMENTS and row["urgency"] in URGENCIES, row["id"]
     assert {r["language"] for r in rows} >= {"en", "es", "fr", "de", "ru", "zh"}
+
+
+def test_the_splits_load_by_name_and_a_wrong_name_is_refused():
+    import pytest
+
+    from support_lib.examples import load_split
+
+    sizes = {name: len(load_split(name)) for name in ("train", "dev", "test")}
+    assert sizes == {"train": 567, "dev": 261, "test": 373}
+    with pytest.raises(ValueError, match="the splits are train, dev and test"):
+        load_split("validation")
