@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests" / "tools"))
 from execute_notebooks import code_hash  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-EXPECTED = [f"{i:02d}" for i in range(10)]
+EXPECTED = [f"{i:02d}" for i in range(11)]
 FORBIDDEN = [
     (re.compile(r"^\s*[%!]\s*pip\b", re.M), "installs packages"),
     (re.compile(r"\binput\s*\("), "asks for input"),
@@ -94,3 +94,57 @@ def test_saved_widgets_have_a_static_picture_and_dollars_are_not_maths(path):
             assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), (
                 f"{path.name}: a saved widget view shows an error before the cell runs"
             )
+
+
+# --------------------------------------------------------------------------- exercises
+
+EXERCISE_CHECK = re.compile(r'^check\("(\d\d\.\d+)", answer\)\s*$', re.M)
+
+
+def exercise_ids(nb: nbformat.NotebookNode) -> list[str]:
+    """The ids checked by the lesson's exercise cells, in order."""
+    found = []
+    for cell in nb.cells:
+        if "exercise" in cell.metadata.get("tags", []):
+            assert cell.cell_type == "code", "only code cells are tagged exercise"
+            assert re.search(r"^answer = \.\.\.", cell.source, re.M), (
+                f"an exercise cell must start its answer with `answer = ...`: {cell.source!r}"
+            )
+            ids = EXERCISE_CHECK.findall(cell.source)
+            assert len(ids) == 1, f"an exercise cell checks exactly one exercise: {cell.source!r}"
+            found += ids
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exercise_of_a_lesson_is_a_checked_cell(path):
+    from support_lib.exercises import EXERCISES, _load_all
+
+    _load_all()
+    ids = exercise_ids(load(path))
+    lesson = path.name[:2]
+    registered = sorted(i for i in EXERCISES if i.startswith(f"{lesson}."))
+    assert len(ids) >= 3, f"{path.name} has {len(ids)} checked exercises (at least 3)"
+    assert all(i.startswith(f"{lesson}.") for i in ids), f"{path.name} checks another lesson's"
+    assert sorted(ids) == registered, f"{path.name} cells {ids} vs checkers {registered}"
+
+
+def test_the_solution_notebooks_match_their_lessons():
+    sys.path.insert(0, str(ROOT / "tests" / "tools"))
+    from make_solutions import out_of_date
+
+    assert out_of_date() == [], "run `python tests/tools/make_solutions.py` for those lessons"
+
+
+def test_the_instructor_guide_describes_the_lessons_as_they_are():
+    sys.path.insert(0, str(ROOT / "tests" / "tools"))
+    from lesson_stats import GUIDE, counts
+
+    guide = GUIDE.read_text(encoding="utf-8")
+    fix = "run `python tests/tools/lesson_stats.py --write`"
+    for path in NOTEBOOKS:
+        c = counts(path)
+        expected = (
+            f"| {path.name[:2]} | {c['title']} | {c['words']:,} | {c['code']} | {c['exercises']} |"
+        )
+        assert expected in guide, f"the guide's row for {path.name} is out of date: {fix}"

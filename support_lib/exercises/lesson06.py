@@ -447,7 +447,7 @@ server = local_mock()
 clean_summary = compute_metrics(run(QUESTION))["summary"]
 server.configure(fault_rate=1.0, fault_kinds=["429"], fault_limit=2)
 faulty_summary = compute_metrics(run(QUESTION))["summary"]
-server.configure(fault_rate=0.0)
+server.configure(fault_rate=0.0, fault_kinds=["429", "500"], fault_limit=None)  # defaults
 answer = {key: faulty_summary[key] - clean_summary[key]
           for key in ("ai_requests", "retries", "ai_tokens")}
 """,
