@@ -51,7 +51,11 @@ def escape(value: Any) -> str:
 
 
 def pre(value: Any) -> str:
-    return f"<pre style='white-space:pre-wrap;margin:0'>{escape(value)}</pre>"
+    """Preformatted text that wraps at spaces (a word is split only if it cannot fit)."""
+    return (
+        "<pre style='white-space:pre-wrap;word-break:normal;overflow-wrap:break-word;"
+        f"margin:0;font-size:13px'>{escape(value)}</pre>"
+    )
 
 
 def node_details_html(run: NodeRun) -> str:
@@ -147,7 +151,10 @@ class SupportApp:
                 w.HBox([self.email, self.button]),
                 self.status,
                 self.person.widget,
-                w.HBox([self.graph_box, self.tabs], layout=w.Layout(align_items="flex-start")),
+                w.HBox(
+                    [self.graph_box, self.tabs],
+                    layout=w.Layout(flex_flow="row wrap", align_items="flex-start"),
+                ),
             ]
         )
         self._draw(None)
@@ -183,10 +190,12 @@ class SupportApp:
             self.tabs.set_title(index, title)
 
         self.person = PersonPanel(self)
+        # The drawing at its own size (text 11 px and up, readable on a projector), nothing
+        # cut off; the tabs beside it on a wide screen, below it on a narrower one.
         self.graph_box = w.Box(
-            [self.dag], layout=w.Layout(width="46%", max_height="760px", overflow="auto")
+            [self.dag], layout=w.Layout(width="830px", max_width="100%", overflow="auto")
         )
-        self.tabs.layout = w.Layout(width="54%")
+        self.tabs.layout = w.Layout(flex="1 1 440px", min_width="440px")
 
     # -- display ----------------------------------------------------------------------
 

@@ -71,8 +71,8 @@ def _shape(kind: str, x: float, y: float, w: float, h: float, **style: Any) -> s
 
 def _badge(x: float, y: float, text: str, cls: str | None = "skdag-join") -> list[str]:
     """The small ALL/ANY pill: how a node with several inputs waits for them."""
-    box = _el("rect", class_=cls, x=x, y=y, width=34, height=15, rx=7.5, fill="#fff", stroke="#444")
-    return [box, _text(x + 17, y + 11, text, 9, "#222", font_weight=700, text_anchor="middle")]
+    box = _el("rect", class_=cls, x=x, y=y, width=38, height=16, rx=8, fill="#fff", stroke="#444")
+    return [box, _text(x + 19, y + 12.2, text, 11, "#222", font_weight=700, text_anchor="middle")]
 
 
 def _node_look(kind: str, state: NodeState | None) -> Look:
@@ -96,11 +96,11 @@ def _node_outline(kind: str, x: float, top: float, look: Look) -> list[str]:
 def _waiting_note(right: float, y: float, room: float) -> list[str]:
     """ "waiting for a person" (just "waiting" if ``room`` is short), right-aligned at
     ``right``, and after it a pause sign: two drawn bars, as not every font has ⏸."""
-    text = WAITING_NOTE if room >= 120 else WAITING_NOTE.split()[0]
+    text = WAITING_NOTE if room >= 130 else WAITING_NOTE.split()[0]
     bar = {"y": y - 8, "width": 2.4, "height": 9, "fill": PERSON_INK}
     return [
         '<g class="skdag-waiting-note">',
-        _text(right - 10, y, text, 10, PERSON_INK, font_weight=600, **END),
+        _text(right - 10, y, text, 11, PERSON_INK, font_weight=600, **END),
         _el("rect", x=right - 6.4, **bar),
         _el("rect", x=right - 2.4, **bar),
         "</g>",
@@ -114,17 +114,17 @@ def _node_texts(
     person, a note saying so instead) and the wrapped label."""
     tag, accent, _ = KINDS[kind]
     left, right = x - BOX_W / 2, x + BOX_W / 2
-    inset, pill = (17.0 if kind == "router" else 9.0), len(tag) * 6.2 + 10
-    pill_box = {"x": left + inset, "y": top + 7, "width": pill, "height": 14, "rx": 7}
+    inset, pill = (17.0 if kind == "router" else 9.0), len(tag) * 7.4 + 10
+    pill_box = {"x": left + inset, "y": top + 6, "width": pill, "height": 16, "rx": 8}
     out = [
         _el("rect", **pill_box, fill=accent, opacity=fade),
-        _text(left + inset + pill / 2, top + 17.6, tag, 9, "#fff", **BOLD, **MIDDLE),
+        _text(left + inset + pill / 2, top + 18, tag, 11, "#fff", **BOLD, **MIDDLE),
     ]
     if state is not None and state.status == "waiting":
         out += _waiting_note(right - inset, top + 18, BOX_W - 2 * inset - pill - 6)
     elif state is not None:
         info = " · ".join(_run_info(state))
-        out.append(_text(right - inset, top + 18, info, 10.5, opacity=fade, **END))
+        out.append(_text(right - inset, top + 18, info, 11, opacity=fade, **END))
     lines = _wrap(label)
     for i, line in enumerate(lines):
         y = top + (43 if len(lines) == 1 else 38 + 14.5 * i)

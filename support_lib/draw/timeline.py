@@ -154,7 +154,7 @@ def _timeline_head(name: str, trace: TraceData, axis: _TimeAxis, grid_bottom: fl
         tx, tick = TL_AX0 + i * (TL_AX1 - TL_AX0) / 4, format_duration(axis.length_ms * i / 4)
         anchor = "start" if i == 0 else "end" if i == 4 else "middle"
         out.append(_el("path", d=_d("M", tx, TL_TOP - 6, "V", grid_bottom), stroke="#d0d7de"))
-        out.append(_text(tx, TL_TOP - 10, tick, 10.5, INK2, text_anchor=anchor))
+        out.append(_text(tx, TL_TOP - 10, tick, 11, INK2, text_anchor=anchor))
     return out
 
 
