@@ -148,3 +148,11 @@ def test_the_instructor_guide_describes_the_lessons_as_they_are():
             f"| {path.name[:2]} | {c['title']} | {c['words']:,} | {c['code']} | {c['exercises']} |"
         )
         assert expected in guide, f"the guide's row for {path.name} is out of date: {fix}"
+
+
+def test_every_notebook_is_valid_nbformat_for_any_front_end():
+    """JupyterLab, Notebook 7, VS Code and GitHub read the same files: they must be valid."""
+    solutions = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+    assert len(solutions) == len(NOTEBOOKS)
+    for path in [*NOTEBOOKS, *solutions]:
+        nbformat.validate(load(path))
