@@ -30,3 +30,5 @@ async def test_every_python_example_in_the_readme_runs(capsys):
     out = capsys.readouterr().out
     assert "billing negative True" in out
     assert "HELLO" in out
+    assert "waiting approval_gate" in out
+    assert "completed approve" in out
