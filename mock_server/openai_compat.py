@@ -182,7 +182,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse 
         "id": "chatcmpl-" + digest[:24],
         "object": "chat.completion.chunk" if body.stream else "chat.completion",
         "created": BASE_EPOCH + int(digest[24:36], 16) % 1_000_000,
-        "model": OFFLINE_MODEL_NAME,  # whatever name the client asked for
+        "model": OFFLINE_MODEL_NAME,  # its own name, whatever name the client asked for
         "system_fingerprint": SYSTEM_FINGERPRINT,
     }
     why = explain(messages, response_format)

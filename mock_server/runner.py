@@ -262,7 +262,22 @@ class MockServer:
     def configure(self, **knobs: Any) -> dict[str, Any]:
         """Change lesson knobs at runtime (latency_ms, per_token_ms, fault_rate, fault_kinds,
         fault_seed, fault_limit, timeout_s, fault_paths); returns all knobs. Restarts the fault
-        sequence."""
+        sequence.
+
+        The model knobs act on this server's offline model only: when the environment sends
+        the kit's model calls elsewhere (``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``, see
+        ``support_lib.llm.resolve_backend``), a warning says they will change nothing there."""
+        model_knobs = {"latency_ms", "per_token_ms", "sloppy_writer", "fault_rate"} & set(knobs)
+        elsewhere = os.environ.get("OPENAI_API_KEY", "").strip() or (
+            os.environ.get("OPENAI_BASE_URL", "").strip().rstrip("/") != self.openai_base_url
+            and os.environ.get("OPENAI_BASE_URL", "").strip()
+        )
+        if model_knobs and elsewhere and any(knobs[k] for k in model_knobs):
+            warnings.warn(
+                f"{', '.join(sorted(model_knobs))}: these knobs act on this mock server's offline "
+                "model, but OPENAI_API_KEY or OPENAI_BASE_URL sends model calls elsewhere",
+                stacklevel=2,
+            )
         return self._call("POST", "/_config", json=knobs)
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:

@@ -87,11 +87,11 @@ class OpenAIModel:
         import openai
 
         pieces: list[str] = []
-        finish, usage = None, None
+        finish, usage, model = None, None, None
         try:
             stream = await self._create(request, None, stream=True)
             async for chunk in stream:
-                usage = chunk.usage or usage
+                usage, model = chunk.usage or usage, chunk.model or model
                 for choice in chunk.choices:
                     finish = choice.finish_reason or finish
                     if choice.delta.content:
@@ -101,7 +101,7 @@ class OpenAIModel:
             raise _translate(exc, self.backend) from exc
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         record = make_usage(
-            self.model_name,
+            model or self.model_name,  # the server's name for it, as for structured calls
             usage.prompt_tokens if usage else 0,
             usage.completion_tokens if usage else 0,
             latency_ms,

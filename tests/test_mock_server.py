@@ -620,3 +620,21 @@ def test_idempotency_keys_survive_a_restart_of_a_server_with_a_database_file(
         again = httpx.post(f"{second.url}/support/escalate", json={"message": "x"}, headers=key)
         assert again.json() == ticket.json()
         assert second.query("SELECT COUNT(*) AS n FROM escalations")[0]["n"] == 1
+
+
+def test_model_knobs_warn_when_the_model_calls_go_elsewhere(fresh, monkeypatch):
+    import warnings
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fresh.configure(sloppy_writer=1.0, latency_ms=0)  # the offline model: no warning
+        monkeypatch.setenv("OPENAI_BASE_URL", fresh.openai_base_url)
+        fresh.configure(sloppy_writer=1.0)  # pointed at this very server: still fine
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    with pytest.warns(UserWarning, match="sloppy_writer: these knobs act on this mock"):
+        fresh.configure(sloppy_writer=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fresh.configure(sloppy_writer=0.0, fault_rate=0.0)  # back to defaults: nothing to say

@@ -418,15 +418,17 @@ async def _extra_with_429() -> dict[str, int]:
     """What two 429 answers add to a run's summary, on this kernel's mock server (its
     knobs are put back as they were)."""
     from ..kit import arun, local_mock
+    from ..llm import resolve_backend
     from ..metrics import compute_metrics
 
     server = local_mock()
+    offline = resolve_backend(server.openai_base_url, env={})  # the faults live in the mock
     knobs = server.configure()
     try:
         server.configure(fault_rate=0.0)
-        clean = compute_metrics(await arun(QUESTION, check=False))["summary"]
+        clean = compute_metrics(await arun(QUESTION, check=False, backend=offline))["summary"]
         server.configure(fault_rate=1.0, fault_kinds=["429"], fault_limit=2)
-        faulty = compute_metrics(await arun(QUESTION, check=False))["summary"]
+        faulty = compute_metrics(await arun(QUESTION, check=False, backend=offline))["summary"]
     finally:
         server.configure(**knobs)
     return {key: faulty[key] - clean[key] for key in KEYS}
@@ -440,13 +442,15 @@ async def _extra_with_429() -> dict[str, int]:
     "clean run's compute_metrics(...)['summary'] from the other's, key by key.",
     solution="""
 from support_lib.kit import local_mock, run
+from support_lib.llm import resolve_backend
 from support_lib.metrics import compute_metrics
 
 QUESTION = "Where is my order #50422? Thanks!"
 server = local_mock()
-clean_summary = compute_metrics(run(QUESTION))["summary"]
+offline = resolve_backend(server.openai_base_url, env={})  # the mock's faults hit it only
+clean_summary = compute_metrics(run(QUESTION, backend=offline))["summary"]
 server.configure(fault_rate=1.0, fault_kinds=["429"], fault_limit=2)
-faulty_summary = compute_metrics(run(QUESTION))["summary"]
+faulty_summary = compute_metrics(run(QUESTION, backend=offline))["summary"]
 server.configure(fault_rate=0.0, fault_kinds=["429", "500"], fault_limit=None)  # defaults
 answer = {key: faulty_summary[key] - clean_summary[key]
           for key in ("ai_requests", "retries", "ai_tokens")}
