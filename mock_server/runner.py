@@ -268,6 +268,9 @@ class MockServer:
         the kit's model calls elsewhere (``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``, see
         ``support_lib.llm.resolve_backend``), a warning says they will change nothing there."""
         model_knobs = {"latency_ms", "per_token_ms", "sloppy_writer", "fault_rate"} & set(knobs)
+        paths = knobs.get("fault_paths", ("/v1",))  # faults on the support APIs hit any model
+        if not any(str(p).startswith("/v1") for p in paths):
+            model_knobs.discard("fault_rate")
         elsewhere = os.environ.get("OPENAI_API_KEY", "").strip() or (
             os.environ.get("OPENAI_BASE_URL", "").strip().rstrip("/") != self.openai_base_url
             and os.environ.get("OPENAI_BASE_URL", "").strip()

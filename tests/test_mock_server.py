@@ -638,3 +638,5 @@ def test_model_knobs_warn_when_the_model_calls_go_elsewhere(fresh, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fresh.configure(sloppy_writer=0.0, fault_rate=0.0)  # back to defaults: nothing to say
+        fresh.configure(fault_paths=["/support/send"], fault_rate=1.0)  # hits any model's run
+        fresh.configure(fault_paths=["/v1"], fault_rate=0.0)

@@ -235,12 +235,15 @@ async def _forged_tag(answer: Any) -> None:
     solution="""
 from support_lib.examples import load_examples
 from support_lib.kit import local_mock, run
+from support_lib.llm import resolve_backend
 
 calm_example = next(e for e in load_examples() if e["title"] == "Calm shipping question")
 server = local_mock()
+offline = resolve_backend(server.openai_base_url, env={})  # the knob acts on this model
 server.configure(sloppy_writer=1.0)  # every first draft is vague
 try:
-    calm0 = run(calm_example["message"], email=calm_example["email"], max_regenerations=0)
+    calm0 = run(calm_example["message"], email=calm_example["email"], max_regenerations=0,
+                backend=offline)
 finally:
     server.configure(sloppy_writer=0.0)  # back to the default
 answer = calm0

@@ -30,9 +30,11 @@ CALM = "Hi, could you tell me when order #50422 will arrive? Thanks, Ravi"
 
 async def waiting_run(message: str, store: Any = None) -> Any:
     """A run of the checker's own that waits at the approval gate (or a clear error)."""
-    from support_lib.kit import arun
+    from support_lib.kit import arun, local_mock
+    from support_lib.llm import resolve_backend
 
-    trace = await arun(message, human_in_the_loop=True, store=store)
+    offline = resolve_backend(local_mock().openai_base_url, env={})  # whatever the env says
+    trace = await arun(message, human_in_the_loop=True, store=store, backend=offline)
     node = (trace.waiting_for or {}).get("node")
     if node != "approval_gate":  # the stand-in changed: the checker must be updated
         raise RuntimeError(f"the checker's run did not wait for approval ({trace.status}, {node})")
@@ -302,9 +304,10 @@ async def _retried_resume() -> str:
     repeated as after a crash before the store saved it. Returns the refund run's ticket."""
     from support_lib.engine import RunStore
     from support_lib.kit import aresume, arun, local_mock
+    from support_lib.llm import resolve_backend
 
     server = local_mock()
-    await arun(CALM)  # another customer's reply: not this ticket's
+    await arun(CALM, backend=resolve_backend(server.openai_base_url, env={}))  # not ours
     store = RunStore(":memory:")
     trace = await waiting_run(REFUND_CASES[1], store)
     approve = {"decision": "approve", "by": "Lee"}
