@@ -889,3 +889,20 @@ def test_accuracy_on_labeled_set(field, predict):
     overall, per_class = _accuracy(rows, field, predict)
     assert overall >= 0.90, (overall, per_class)
     assert min(per_class.values()) >= 0.8, per_class
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("Hola, soy Javier. Mi pedido 50422 no ha llegado todavía. ¿Pueden ayudarme?", "Spanish"),
+        ("Bonjour, ma commande 50422 n'est pas arrivée. Pouvez-vous vérifier ? Merci", "French"),
+        ("Hallo, meine Bestellung 50422 ist noch nicht da. Können Sie bitte helfen?", "German"),
+        ("Здравствуйте, мой заказ 50422 до сих пор не пришёл. Помогите, пожалуйста.", "Russian"),
+        ("你好，我的订单50422还没有到。请帮我查一下，谢谢。", "Chinese"),
+    ],
+)
+def test_a_message_in_another_language_is_escalated_and_says_which(message, language):
+    """The offline model only understands English: it must say so, never guess in silence."""
+    decision = escalation(message)
+    assert decision.decision == "escalate"
+    assert language in decision.reason
