@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import math
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -200,6 +201,17 @@ def _class_name(value: Any) -> str:
 
 def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
+
+
+def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of the share ``correct / n``: honest for small ``n``
+    and near 100%, where the textbook formula leaves 0-100% (lesson 08 derives it)."""
+    if n == 0:
+        return 0.0, 1.0  # no data: the share could be anything
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
 
 
 def evaluate(

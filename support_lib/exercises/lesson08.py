@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 from typing import Any
+
+from support_lib.batch import wilson
 
 from . import exercise, expect
 
@@ -39,16 +40,6 @@ def _named(number: int, name: str) -> Any:
     trace = Trace(f"run-{number:012d}", "customer_support", "", {}, {}, "completed")
     trace.state["customer_info"] = info
     return SupportResult.from_trace(trace)
-
-
-def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval, as the lesson defines it (the checkers' own copy)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def _jsonl(*parts: str) -> list[dict[str, Any]]:

@@ -17,28 +17,18 @@ nothing may be tuned on what it prints.
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import sys
 import time
 from pathlib import Path
 
 from mock_server.offline_model import answer
+from support_lib.batch import wilson
 from support_lib.llm import response_format
 from support_lib.workflow import CustomerInfo, InquiryClassification, SentimentAnalysis
 from support_lib.workflow.analysis import CLASSIFY_PROMPT, EXTRACT_PROMPT, SENTIMENT_PROMPT
 
 CORPUS = Path(__file__).resolve().parents[2] / "support_lib" / "data" / "corpus"
-
-
-def wilson(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a proportion (honest for small n and near 100%)."""
-    if n == 0:
-        return 0.0, 0.0
-    p = right / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def ask(prompt, model, message: str, timings: list[float] | None = None):
