@@ -54,3 +54,18 @@ def test_the_splits_load_by_name_and_a_wrong_name_is_refused():
     assert sizes == {"train": 567, "dev": 261, "test": 373}
     with pytest.raises(ValueError, match="the splits are train, dev and test"):
         load_split("validation")
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_the_recorded_real_model_answers_the_first_messages_of_its_split(split):
+    """Lesson 08 compares the stand-in with this recording row by row: it must hold the
+    first messages of the split, in order, and only values of the vocabularies (or null
+    where the model gave no valid answer)."""
+    recorded_file = CORPUS.parent / "recorded" / "smollm2-135m" / f"{split}.jsonl"
+    rows = [json.loads(line) for line in recorded_file.read_text("utf-8").splitlines()]
+    split_ids = [json.loads(line)["id"] for line in (CORPUS / f"{split}.jsonl").open()]
+    assert [row["id"] for row in rows] == split_ids[: len(rows)] and len(rows) == 60
+    for field, vocabulary in (("inquiry_type", INQUIRY_TYPES), ("sentiment", SENTIMENTS),
+                              ("urgency", URGENCIES)):  # fmt: skip
+        assert {row[field] for row in rows} <= {*vocabulary, None}, field
+    assert all(row["classify_s"] > 0 for row in rows)

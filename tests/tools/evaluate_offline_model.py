@@ -4,6 +4,8 @@
     python tests/tools/evaluate_offline_model.py --test     # dev, then the frozen test split
     python tests/tools/evaluate_offline_model.py --test --base-url http://127.0.0.1:8080/v1 \
         --model smollm2 --limit 60                          # a real model, first 60 of each
+    ... --record support_lib/data/recorded/smollm2-135m     # also keep every answer
+    ... --test-only                                         # skip dev (a slow model)
 
 With ``--base-url`` the same prompts go through the real ``openai`` SDK to that server
 (structured output, with the JSON-mode fallback); an answer that fails counts as wrong.
@@ -65,12 +67,15 @@ def real_asker(base_url: str, model_name: str):
     return ask_real
 
 
-def evaluate(split: str, limit: int | None = None, ask=ask) -> None:
+def evaluate(split: str, limit: int | None = None, ask=ask, record: Path | None = None) -> None:
+    """Measure one split; with ``record``, also write each message's answers to
+    ``record/<split>.jsonl`` (lesson 08 compares a recorded real model with the stand-in)."""
     rows = [json.loads(line) for line in (CORPUS / f"{split}.jsonl").read_text().splitlines()]
     rows = rows[:limit] if limit else rows
     right = {"inquiry_type": 0, "sentiment": 0, "urgency": 0, "name": 0, "order_id": 0}
     named = found = false_names = 0
     timings: list[float] = []
+    answers = []
     for row in rows:
         message = row["message"]
         kind = getattr(ask(CLASSIFY_PROMPT, InquiryClassification, message, timings),
@@ -80,6 +85,10 @@ def evaluate(split: str, limit: int | None = None, ask=ask) -> None:
             customer_name="Unknown", order_id=False, urgency=None
         )  # a failed call: nothing right
         name = None if info.customer_name == "Unknown" else info.customer_name
+        answers.append({"id": row["id"], "inquiry_type": kind, "sentiment": mood,
+                        "urgency": info.urgency, "customer_name": name,
+                        "order_id": info.order_id if info.order_id is not False else None,
+                        "classify_s": round(timings[-1], 3)})  # fmt: skip
         right["inquiry_type"] += kind == row["inquiry_type"]
         right["sentiment"] += mood == row["sentiment"]
         right["urgency"] += info.urgency == row["urgency"]
@@ -96,6 +105,10 @@ def evaluate(split: str, limit: int | None = None, ask=ask) -> None:
     print(f"  names found   {found}/{named} given names; {false_names} names invented")
     median_ms = statistics.median(timings) * 1000
     print(f"  median time of a classify call: {median_ms:.1f} ms")
+    if record:
+        record.mkdir(parents=True, exist_ok=True)
+        lines = [json.dumps(answer, ensure_ascii=False) for answer in answers]
+        (record / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def option(name: str) -> str | None:
@@ -107,6 +120,8 @@ if __name__ == "__main__":
     limit = int(option("--limit") or 0) or None
     base_url = option("--base-url")
     asker = real_asker(base_url, option("--model") or "local") if base_url else ask
-    evaluate("dev", limit, asker)
-    if "--test" in sys.argv[1:]:
-        evaluate("test", limit, asker)
+    record = Path(option("--record")) if option("--record") else None
+    if "--test-only" not in sys.argv[1:]:  # a slow real model: spend its time on test
+        evaluate("dev", limit, asker, record)
+    if {"--test", "--test-only"} & set(sys.argv[1:]):
+        evaluate("test", limit, asker, record)

@@ -6,6 +6,7 @@ stand-in's exact answers ("every lesson runs to its end with any backend").
     python tests/tools/other_model.py serve --seed 1 --port 8090   # just the model
     python tests/tools/other_model.py --base-url http://127.0.0.1:8080/v1 --model smollm2 07
                                                        # the lessons against a real server
+    ... --keep /tmp/executed                           # keep the executed copies to read
 
 The "other model" is the mock server's OpenAI-compatible endpoint with its answers
 perturbed at random (seeded): every answer still fits its JSON schema, as a real model's
@@ -141,24 +142,31 @@ def run_lesson(lesson: Path, base_url: str, workdir: Path, model: str) -> str | 
     try:
         client.execute(env=env)  # the kernel's environment: this process's stays as it is
     except CellExecutionError as exc:
+        nbformat.write(nb, copy)  # kept for reading with --keep
         code = [c for c in nb.cells if c.cell_type == "code"]
         where = next((i for i, c in enumerate(code, 1) for o in c.get("outputs", [])
                       if o.get("output_type") == "error"), "?")  # fmt: skip
         error = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).strip().splitlines()[-1])
         return f"code cell {where}: {error[:300]}"
+    nbformat.write(nb, copy)
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
     if lesson.name.startswith("00") and model not in outputs:
         return "lesson 00 does not say it talks to the other model: the switch did not work"
     return None
 
 
-def run_all(lessons: list[Path], base_url: str, label: str, model: str) -> int:
-    """Run each lesson against ``base_url``; print one line per lesson; count failures."""
+def run_all(
+    lessons: list[Path], base_url: str, label: str, model: str, keep: str | None = None
+) -> int:
+    """Run each lesson against ``base_url``; print one line per lesson; count failures.
+    With ``keep``, the executed copies are left in that folder to read."""
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(keep or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         for lesson in lessons:
             started = time.perf_counter()
-            error = run_lesson(lesson, base_url, Path(tmp), model)
+            error = run_lesson(lesson, base_url, workdir, model)
             took = time.perf_counter() - started
             failures += error is not None
             outcome = "ok" if error is None else f"FAILED: {error}"
@@ -171,7 +179,7 @@ def main(argv: list[str]) -> int:
         serve(int(argv[argv.index("--seed") + 1]), int(argv[argv.index("--port") + 1]))
         return 0
     options = {}
-    for name in ("--seeds", "--base-url", "--model"):
+    for name in ("--seeds", "--base-url", "--model", "--keep"):
         if name in argv:
             at = argv.index(name)
             options[name], argv = argv[at + 1], argv[:at] + argv[at + 2 :]
@@ -179,7 +187,7 @@ def main(argv: list[str]) -> int:
     failures = 0
     if "--base-url" in options:  # a real server: the lessons as they are, once
         model = options.get("--model", "local")
-        failures = run_all(chosen, options["--base-url"], model, model)
+        failures = run_all(chosen, options["--base-url"], model, model, options.get("--keep"))
     for seed in [] if "--base-url" in options else seeds(options):
         process, base_url = start_model(seed)
         try:
