@@ -906,3 +906,55 @@ def test_a_message_in_another_language_is_escalated_and_says_which(message, lang
     decision = escalation(message)
     assert decision.decision == "escalate"
     assert language in decision.reason
+
+
+HOSTILE_TEXTS = [
+    "😡" * 500,
+    "late\n" * 500,
+    "great, " * 300,
+    "not not not happy, " * 100 + "I am NOT happy!!!",
+    "so " * 150 + "very frustrated, but thanks a lot for nothing. " * 20,
+    # somewhere in these the window starts inside "cannot": that leaves no "not" behind
+    *("I cannot" + "😡" * n + " happy" for n in range(190, 200)),
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS, ids=range(len(HOSTILE_TEXTS)))
+def test_the_lexicon_picks_the_hits_the_pairwise_rule_picks(text):
+    """``Lexicon.find`` marks taken characters instead of comparing each hit with every
+    chosen one (so a message of 8,000 hits is not quadratic): the same hits either way."""
+    from mock_server.offline.sentiment import LEXICON
+    from mock_server.offline.text import Hit, _term_regex, normalize
+
+    low = normalize(text)
+    found = [Hit(t, w, m.start(), m.end()) for t, w in LEXICON.terms.items()
+             for m in _term_regex(t).finditer(low)]  # fmt: skip
+    chosen: list = []
+    for hit in sorted(found, key=lambda h: (-(h.end - h.start), h.start)):
+        if all(hit.end <= c.start or hit.start >= c.end for c in chosen):
+            chosen.append(hit)
+    assert LEXICON.find(text) == sorted(chosen, key=lambda h: h.start)
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS, ids=range(len(HOSTILE_TEXTS)))
+def test_negators_are_read_in_a_window_as_if_the_whole_text_were_blanked(text):
+    """``_blank`` looks back a bounded window only; the words it leaves for the negator and
+    intensifier rules are those a blanking of the whole text would leave (the nearest of
+    them: a word beyond the window is not read, and a word the window cuts is no word)."""
+    from mock_server.offline.sentiment import LEXICON, _blank, _previous_tokens
+    from mock_server.offline.text import normalize
+
+    low = normalize(text)
+    hits = [h for h in LEXICON.find(text) if h.weight != 0]
+    assert hits
+    for index, hit in enumerate(hits):
+        whole = list(low)
+        for other in hits:
+            if other is not hit:
+                whole[other.start : other.end] = " " * (other.end - other.start)
+        whole = "".join(whole)
+        window = _blank(low, hits, index)
+        for n in (2, 3):  # the same words, except any more than CONTEXT_CHARS back
+            near = _previous_tokens(window, len(window), n)
+            full = _previous_tokens(whole, hit.start, n)
+            assert len(near) <= len(full) and near == full[len(full) - len(near) :]

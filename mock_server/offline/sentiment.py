@@ -185,12 +185,27 @@ class SentimentResult:
     cues: tuple[str, ...]  # the words and rules that decided it, for explanations
 
 
-def _blank(low: str, hits: list[Hit], keep: Hit) -> str:
-    """Replace every other hit with spaces so its words don't count as negators/intensifiers."""
-    chars = list(low)
-    for h in hits:
-        if h is not keep:
-            chars[h.start : h.end] = " " * (h.end - h.start)
+CONTEXT_CHARS = 200  # how far back from a hit negators and intensifiers are looked for
+
+
+def _blank(low: str, hits: list[Hit], index: int) -> str:
+    """The text just before ``hits[index]`` with the other hits replaced by spaces, so that
+    their words don't count as negators or intensifiers.
+
+    Only the last ``CONTEXT_CHARS`` characters are kept (at most three words are read), and
+    only the hits before it can lie there (``hits`` are sorted and do not overlap): so the
+    work per hit stays small however long a hostile message is."""
+    keep = hits[index]
+    start = max(0, keep.start - CONTEXT_CHARS)
+    chars = list(low[start : keep.start])
+    if start and re.match(r"[\w']", low[start - 1]):  # a word cut in two: blank its end
+        cut = re.match(r"[\w']*", low[start:]).end()
+        chars[:cut] = " " * cut
+    for h in (hits[j] for j in range(index - 1, -1, -1)):
+        if h.end <= start:
+            break
+        a, b = max(h.start, start) - start, h.end - start
+        chars[a:b] = " " * (b - a)
     return "".join(chars)
 
 
@@ -223,19 +238,19 @@ def _score_sentence(sentence: str, ironic: bool = False) -> tuple[float, float, 
         and SARCASM_MARKER.search(low) is not None
     )
     score, positive_part, cues = 0.0, 0.0, []
-    for hit in hits:
+    for index, hit in enumerate(hits):
         w = hit.weight
-        context = _blank(low, hits, hit)
+        context = _blank(low, hits, index)  # the text before the hit, from the hit's start
         if w > 0 and sarcastic:
             w = -w
             cues.append(f"sarcasm: {hit.term!r}")
         elif any(t in NEGATORS or t.endswith("nt") and t[:-2] in ("don", "isn", "wasn")
-                 for t in _previous_tokens(context, hit.start, 3)):  # fmt: skip
+                 for t in _previous_tokens(context, len(context), 3)):  # fmt: skip
             w = -w if w > 0 else -w * 0.5  # "not happy" -> negative; "not bad" -> mild positive
             cues.append(f"negated {hit.term!r}")
         else:
             cues.append(hit.term)
-        if any(t in INTENSIFIERS for t in _previous_tokens(context, hit.start, 2)):
+        if any(t in INTENSIFIERS for t in _previous_tokens(context, len(context), 2)):
             w *= 1.5
         original = sentence[hit.start : hit.end]
         if sum(c.isalpha() for c in original) >= 3 and original.isupper():
@@ -273,12 +288,13 @@ def analyze_sentiment(text: str) -> SentimentResult:
         and (any(h.weight < 0 for h in all_hits) or COMPLAINT_CONTEXT.search(normalize(clean)))
     )
     scored = [_score_sentence(s, ironic) for s in sentences]
+    negatives = sum(score < 0 for score, _pos, _cues in scored)
     total, cues = 0.0, []
-    for i, (sentence, (score, _pos, s_cues)) in enumerate(zip(sentences, scored, strict=True)):
+    for sentence, (score, _pos, s_cues) in zip(sentences, scored, strict=True):
         low = normalize(sentence)
         # "Great. My order is late again." - a lone interjection beside a complaint.
-        others = [scored[j][0] for j in range(len(scored)) if j != i]
-        if _INTERJECTION_ONLY.match(low) and any(n < 0 for n in others):
+        other_negatives = negatives - (score < 0)
+        if _INTERJECTION_ONLY.match(low) and other_negatives:
             score = -abs(score) - 1
             s_cues = [f"sarcasm: {sentence.strip()!r}"]
         if re.match(r"^\s*(?:but|however|unfortunately)\b", low) and score < 0:
