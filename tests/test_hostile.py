@@ -49,6 +49,8 @@ CASES = [  # (id, message, email, ticket_id, expected: OK or the field named in 
     ("ansi", "\x1b[2J\x1b]0;pwned\x07 the app crashes on start", None, None, OK),
     ("path-order", "My order ../../admin and order #.. never came", None, None, OK),
     ("padded-email", "Where is my parcel?", "  anna@example.com  ", None, OK),
+    ("emoji-wall", "😡" * 3900, None, None, OK),  # once 4 s per token count, 14 s to analyse
+    ("one-letter-lines", "x\n" * 3900, None, None, OK),
 ]
 IDS = [case[0] for case in CASES]
 API_PATH = re.compile(r"^/(accounts/[A-Za-z0-9%._~-]+|support/(send|escalate)|analytics/log)$")

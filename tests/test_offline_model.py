@@ -908,6 +908,8 @@ def test_a_message_in_another_language_is_escalated_and_says_which(message, lang
     assert language in decision.reason
 
 
+from mock_server.offline.sentiment import CONTEXT_CHARS  # noqa: E402
+
 HOSTILE_TEXTS = [
     "😡" * 500,
     "late\n" * 500,
@@ -915,7 +917,7 @@ HOSTILE_TEXTS = [
     "not not not happy, " * 100 + "I am NOT happy!!!",
     "so " * 150 + "very frustrated, but thanks a lot for nothing. " * 20,
     # somewhere in these the window starts inside "cannot": that leaves no "not" behind
-    *("I cannot" + "😡" * n + " happy" for n in range(190, 200)),
+    *("I cannot" + "😡" * n + " happy" for n in range(CONTEXT_CHARS - 10, CONTEXT_CHARS)),
 ]
 
 

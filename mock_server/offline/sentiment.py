@@ -185,7 +185,7 @@ class SentimentResult:
     cues: tuple[str, ...]  # the words and rules that decided it, for explanations
 
 
-CONTEXT_CHARS = 200  # how far back from a hit negators and intensifiers are looked for
+CONTEXT_CHARS = 80  # how far back from a hit negators and intensifiers are looked for
 
 
 def _blank(low: str, hits: list[Hit], index: int) -> str:
