@@ -103,6 +103,10 @@ class ModelRequest:
     max_tokens: int = 800
     on_token: Callable[[str], None] | None = None
     """For free text: called with each piece as the model writes it (the answer streams)."""
+    attempt: int = 1
+    attempts: int = 1
+    """Which try of its node this call is, of how many: a model wrapper can treat the last
+    one differently (lesson 10 lets the offline stand-in answer a small model's last try)."""
 
 
 @dataclass
@@ -253,6 +257,8 @@ class LLMNode(Node[HasLLM]):
             self.temperature,
             self.max_tokens,
             on_token=ctx.stream if self.stream and self.output_model is None else None,
+            attempt=ctx.record.attempts,
+            attempts=self.retry.max_attempts,
         )
         ctx.record_inputs(
             model=llm.model_name,

@@ -6,15 +6,19 @@ SDK request and gets exactly the HTTP answer under test: no server, no network."
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import httpx
 import pytest
+from typing_extensions import Required, TypedDict
 
 from support_lib.llm import (
     Backend,
+    LLMNode,
     ModelError,
     ModelRequest,
     OpenAIModel,
+    Prompt,
     estimate_cost,
     price_for,
     resolve_backend,
@@ -160,3 +164,26 @@ async def test_a_server_refusing_both_fails_at_once_with_servers_that_work():
     with pytest.raises(RuntimeError, match="llama.cpp's llama-server, vLLM, Ollama or OpenAI"):
         await model.complete(request())
     assert len(seen) == 2  # one try of each format; a RuntimeError is never retried
+
+
+async def test_a_node_tells_the_model_which_try_a_call_is():
+    """Each call carries its try and the node's number of tries, so a wrapper can treat
+    the last one differently; a refused text (cut off mid-sentence) counts as a try."""
+    from support_lib.engine import START, RetryPolicy, Workflow
+    from support_lib.testing import ScriptedModel
+    from support_lib.workflow.reply import reply_problem
+
+    class State(TypedDict, total=False):
+        question: Required[str]
+        answer: str
+
+    model = ScriptedModel({"text": ["Cut off in the mid", "Done."]})
+    prompt = Prompt(system="Answer.", user="{{question}}")
+    retry = RetryPolicy(max_attempts=3, initial_delay=0)
+    node = LLMNode("answer", prompt=prompt, writes=["answer"], check=reply_problem, retry=retry)
+    wf = Workflow("one", State)
+    wf.add(node)
+    wf.edge(START, "answer")
+    trace = await wf.arun({"question": "Why?"}, deps=SimpleNamespace(llm=model))
+    assert trace.state["answer"] == "Done."
+    assert [(call.attempt, call.attempts) for call in model.calls] == [(1, 3), (2, 3)]
