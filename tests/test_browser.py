@@ -205,7 +205,7 @@ def page(lab):
         try:
             context = browser.new_context(viewport=VIEWPORT)
             page = context.new_page()
-            page.set_default_timeout(30_000)
+            page.set_default_timeout(90_000)  # waits for states; generous for a busy machine
             page.goto(lab.url + "/lab?reset")
             page.wait_for_selector("#jp-main-dock-panel", state="visible")
             page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands")
@@ -272,7 +272,7 @@ def check_rendered(panel, nb, name: str) -> None:
 
         last_image = panel.locator(f"{SVG_OUTPUT} img").nth(expected_svgs - 1)
         with contextlib.suppress(PlaywrightTimeout):  # the count below says what is missing
-            last_image.wait_for(state="attached", timeout=10_000)
+            last_image.wait_for(state="attached", timeout=30_000)
     shown = panel.locator(SVG_OUTPUT).count()
     assert shown == expected_svgs, f"{name}: {shown} of {expected_svgs} SVG outputs drawn"
     broken = panel.locator(f"{SVG_OUTPUT} img").evaluate_all(
@@ -299,6 +299,9 @@ def test_lesson_renders(page, lab, path):
     shutdown_kernels(page)
 
 
+RUN_ALL_LIMIT_S = 300
+
+
 @pytest.mark.skipif(not APP_LESSON.exists(), reason="lesson 07 is not written yet")
 def test_lesson_07_runs_and_the_app_answers(page, lab):
     before = APP_LESSON.read_bytes()
@@ -312,16 +315,21 @@ def test_lesson_07_runs_and_the_app_answers(page, lab):
     # A "Select Kernel" dialog may appear at any moment, and the lesson may finish before a
     # queued "[*]" is ever seen, so wait for what only a live kernel produces: the app's
     # text box. Then wait until no prompt shows a star (every queued cell has run).
+    # The limits are generous on purpose: on 2 cores shared with another test suite, Run All
+    # once took over 60 s to start the kernel and reach the app (a waited-for state, so a
+    # long limit costs nothing when things are quick).
     textarea = panel.locator(APP_TEXTAREA)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + RUN_ALL_LIMIT_S
     while not textarea.count():
         accept_kernel_dialog(page)
-        assert time.monotonic() < deadline, "Run All did not bring the app to life in 60 s"
+        assert time.monotonic() < deadline, (
+            f"Run All did not bring the app to life in {RUN_ALL_LIMIT_S} s"
+        )
         page.wait_for_timeout(250)
     page.wait_for_function(
         """() => ![...document.querySelectorAll('.jp-InputPrompt')]
                   .some(p => p.textContent.includes('*'))""",
-        timeout=60_000,
+        timeout=RUN_ALL_LIMIT_S * 1000,
     )
     assert not panel.locator(STDERR_OUTPUT).all_inner_texts()
 
