@@ -142,13 +142,13 @@ def run_lesson(lesson: Path, base_url: str, workdir: Path, model: str) -> str | 
     try:
         client.execute(env=env)  # the kernel's environment: this process's stays as it is
     except CellExecutionError as exc:
-        nbformat.write(nb, copy)  # kept for reading with --keep
         code = [c for c in nb.cells if c.cell_type == "code"]
         where = next((i for i, c in enumerate(code, 1) for o in c.get("outputs", [])
                       if o.get("output_type") == "error"), "?")  # fmt: skip
         error = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).strip().splitlines()[-1])
         return f"code cell {where}: {error[:300]}"
-    nbformat.write(nb, copy)
+    finally:
+        nbformat.write(nb, copy)  # the executed copy, to read with --keep
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
     if lesson.name.startswith("00") and model not in outputs:
         return "lesson 00 does not say it talks to the other model: the switch did not work"
