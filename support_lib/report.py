@@ -78,6 +78,9 @@ def format_results(trace: Trace) -> str:
         out += [f"Issues: {_json(result.quality.issues)}", ""]
     if result.follow_up:
         out += ["📅 FOLLOW-UP PLAN", _model(result.follow_up), ""]
+    for record in trace.node_runs:
+        if record.fell_back:
+            out += [f"⚠️ OPTIONAL STEP FAILED: {record.node}", record.error or "", ""]
     if trace.status == "failed":
         out += ["❌ RUN FAILED", trace.error or "unknown error", ""]
     if trace.status == "waiting" and trace.waiting_for:

@@ -542,3 +542,73 @@ async def test_a_trace_holding_text_utf8_cannot_encode_still_saves_and_loads(tmp
     trace = await one_node(lambda s: {"out": "bad \ud800 char"}, writes=["out"]).arun({"x": 0})
     loaded = Trace.load(trace.save(tmp_path / "t.json"))
     assert loaded.state["out"] == "bad \ud800 char"
+
+
+async def test_an_optional_node_that_fails_lets_the_run_carry_on_with_its_fallback():
+    async def broken(inputs):
+        raise RetryableError("server said 503")
+
+    wf = Workflow("optional", S)
+    retry = RetryPolicy(max_attempts=2, initial_delay=0.01)
+    wf.add(FunctionNode("plan", broken, writes=["out"], retry=retry, fallback={"out": "none"}))
+    wf.add(
+        FunctionNode(
+            "after", lambda i: {"done": f"plan={i['out']}"}, reads=["out"], writes=["done"]
+        )
+    )
+    wf.edge(START, "plan").edge("plan", "after")
+    trace = await wf.arun({"x": 0})
+    plan = trace.node("plan")
+    assert trace.status == "completed" and trace.error is None
+    assert plan.status == "failed" and plan.fell_back and plan.attempts == 2
+    assert (
+        plan.error
+        == "server said 503 (after 2 attempts); the run carried on with the node's fallback"
+    )
+    assert trace.state["done"] == "plan=none"
+
+
+async def test_a_node_without_a_fallback_still_fails_the_run():
+    async def broken(inputs):
+        raise ValueError("bad data")
+
+    wf = Workflow("required", S)
+    wf.add(FunctionNode("plan", broken, writes=["out"]))
+    wf.add(FunctionNode("after", lambda i: {"done": "x"}, reads=["out"], writes=["done"]))
+    wf.edge(START, "plan").edge("plan", "after")
+    trace = await wf.arun({"x": 0}, check=False)
+    assert trace.status == "failed" and not trace.node("plan").fell_back
+    assert trace.node("after") is None  # never reached
+
+
+async def test_a_routing_node_routes_on_its_fallback():
+    async def undecided(inputs):
+        raise ValueError("no answer")
+
+    wf = Workflow("cautious", S)
+    wf.add(
+        FunctionNode(
+            "decide",
+            undecided,
+            writes=["label"],
+            routes=["red", "green"],
+            route=lambda v: v["label"],
+            fallback={"label": "red"},
+        )
+    )
+    wf.add(FunctionNode("stop", lambda i: {"done": "stopped"}, writes=["done"]))
+    wf.add(FunctionNode("go", lambda i: {"out": "went"}, writes=["out"]))
+    wf.edge(START, "decide").edge("decide", "stop", when="red").edge("decide", "go", when="green")
+    trace = await wf.arun({"x": 0})
+    assert trace.status == "completed" and trace.node("decide").route == "red"
+    assert trace.status_of("stop") == "completed" and trace.status_of("go") == "skipped"
+
+
+def test_a_fallback_must_give_exactly_the_writes_and_be_valid():
+    with pytest.raises(WorkflowDefinitionError, match="exactly the node's writes"):
+        FunctionNode("plan", dict, writes=["out", "out2"], fallback={"out": "none"})
+    wf = Workflow("bad_fallback", S)
+    wf.add(FunctionNode("plan", dict, writes=["out2"], fallback={"out2": "not a number"}))
+    wf.edge(START, "plan")
+    with pytest.raises(WorkflowDefinitionError, match="the fallback for 'out2'"):
+        wf.compile()

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pydantic
+
 from .errors import WorkflowDefinitionError, did_you_mean
 from .graph import START, Graph, Workflow
 
@@ -101,17 +103,32 @@ def placeholders_fit_the_schema(g: Graph) -> None:
                 _fail(f"node '{name}': placeholder {{{{{dotted}}}}}: {problem}")
 
 
+def _invalid(g: Graph, key: str, value: Any) -> str | None:
+    """Why ``value`` is not a valid value of ``key`` (None when it is)."""
+    try:
+        g.schema.keys[key].to_json(value)
+    except pydantic.ValidationError as exc:
+        return exc.errors()[0]["msg"]
+    return None
+
+
 def defaults_fit_their_types(g: Graph) -> None:
     """A default is a valid value of its key (or None, meaning "not there")."""
     for name, node in g.nodes.items():
         for key, value in node.defaults.items():
-            if value is None:
-                continue
-            try:
-                g.schema.keys[key].to_json(value)
-            except ValueError as exc:
-                reason = str(exc).splitlines()[-1].strip()
+            reason = None if value is None else _invalid(g, key, value)
+            if reason:
                 _fail(f"node '{name}': the default for '{key}' ({value!r}) is not valid: {reason}")
+
+
+def fallbacks_fit_their_types(g: Graph) -> None:
+    """A fallback's values are written to the state: each must be valid for its key (None
+    too), so that a node's failure never turns into a second error."""
+    for name, node in g.nodes.items():
+        for key, value in (node.fallback or {}).items():
+            reason = _invalid(g, key, value)
+            if reason:
+                _fail(f"node '{name}': the fallback for '{key}' ({value!r}) is not valid: {reason}")
 
 
 def finished_before(g: Graph) -> dict[str, frozenset[str]]:
@@ -200,6 +217,7 @@ GRAPH_CHECKS: tuple[Callable[[Graph], None], ...] = (
     keys_are_in_the_schema,
     placeholders_fit_the_schema,
     defaults_fit_their_types,
+    fallbacks_fit_their_types,
     reads_are_written_upstream,
     concurrent_writers_have_a_reducer,
 )

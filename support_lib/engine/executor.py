@@ -227,7 +227,10 @@ class Execution:
         except Interrupt as interrupt:
             self.wait(record, interrupt)
         except Exception as exc:
-            self.fail(record, exc)
+            if node.fallback is None:
+                self.fail(record, exc)
+            else:
+                self.fall_back(node, record, exc)
 
     def wait(self, record: NodeRun, interrupt: Interrupt) -> None:
         """A node asked a person: it waits, and no new node starts (running ones finish)."""
@@ -252,6 +255,21 @@ class Execution:
         if route not in node.routes:
             raise NodeError(node.name, f"chose route {route!r}, not one of {list(node.routes)}")
         return route
+
+    def fall_back(self, node: Node[Any], record: NodeRun, error: BaseException) -> None:
+        """A node with a fallback failed for good: its record says so, and the run carries
+        on with the fallback's writes (and route): the schedule treats the node as done."""
+        writes = self.checked_writes(node, dict(node.fallback or {}))
+        for key, value in writes.items():
+            spec = self.g.schema.keys[key]
+            self.state[key] = spec.merge(self.state.get(key), value, key in self.state)
+        record.status, record.output, record.fell_back = "failed", writes, True
+        record.end_ms = record.end_ms or self.now_ms()
+        reason = str(getattr(error, "cause", error))
+        record.error = f"{reason}; the run carried on with the node's fallback"
+        record.route = self.route(node) if node.route else None
+        self.emit("node_failed", record)
+        self.schedule.completed(node.name, record.route)
 
     def fail(self, record: NodeRun, error: BaseException) -> None:
         record.status = "failed"

@@ -177,6 +177,12 @@ class Node(Generic[DepsT]):
     dotted ``{{names}}`` of the node's templates, checked against the state schema.
     ``effect`` names the external side effect the node performs ("sent"...): the trace
     lists each one that happened, and a resumed run never repeats a completed node.
+    ``fallback`` makes a node *optional*: its writes for when the node fails for good
+    (after its retries). The node is still recorded as failed, with its error, but the
+    run carries on with those writes instead of stopping (a routing node routes on them).
+    Give one only where a constant answer is safe: a result the run can do without (a
+    follow-up plan, once the reply is sent), or the cautious choice (a decision that
+    cannot be made goes to a person).
     """
 
     kind = "function"
@@ -196,6 +202,7 @@ class Node(Generic[DepsT]):
         retry: RetryPolicy = NO_RETRY,
         timeout: float | None = None,
         effect: str | None = None,
+        fallback: Mapping[str, Any] | None = None,
     ):
         if join not in ("all", "any"):
             raise WorkflowDefinitionError(f"node '{name}': join must be 'all' or 'any'")
@@ -210,12 +217,18 @@ class Node(Generic[DepsT]):
         self.retry = retry
         self.timeout = timeout
         self.effect = effect
+        self.fallback = None if fallback is None else dict(fallback)
         if bool(self.routes) != (route is not None):
             raise WorkflowDefinitionError(f"node '{name}': give both routes and route, or neither")
         stray = sorted(set(self.defaults) - set(self.reads))
         if stray:
             raise WorkflowDefinitionError(
                 f"node '{name}': defaults for {', '.join(stray)}, which it does not read"
+            )
+        if self.fallback is not None and set(self.fallback) != set(self.writes):
+            raise WorkflowDefinitionError(
+                f"node '{name}': a fallback gives exactly the node's writes "
+                f"({', '.join(self.writes) or 'none'})"
             )
 
     async def run(self, inputs: Mapping[str, Any], ctx: NodeContext[DepsT]) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class NodeRun:
     output: dict[str, Any] | None = None
     route: str | None = None
     error: str | None = None
+    fell_back: bool = False
+    """The node failed, and the run carried on with its fallback writes (an optional node)."""
     skip_reason: str | None = None
     usage: dict[str, Any] | None = None
     explanation: Any = None

@@ -103,7 +103,19 @@ def llm_escalation_check() -> LLMNode:
         route=route_escalation,
         join="any",
         defaults=NO_ACCOUNT,
+        fallback=ESCALATE_WHEN_UNDECIDED,
     )
+
+
+ESCALATE_WHEN_UNDECIDED = {
+    "escalation_decision": {
+        "decision": "escalate",
+        "reason": "The model gave no valid decision: escalated, as when unsure.",
+    },
+    "escalated": True,
+}
+"""Node 7's fallback: a decision the model could not make goes to a person ("when unsure,
+escalate", the prompt's rule, applied in code). The trace records the node as failed."""
 
 
 def rule_escalation(inputs: Mapping[str, Any]) -> dict[str, Any]:

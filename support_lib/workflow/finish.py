@@ -46,6 +46,10 @@ generate_follow_up = LLMNode(
     output_model=FollowUpPlan,
     temperature=0.3,
     writes=["follow_up_plan"],
+    # Optional: the reply is already final (and is being sent at the same time), so a plan
+    # the model could not make must not fail the run, cancel the send or lose the log. The
+    # trace shows the node failed; the log gets "follow_up_plan": null.
+    fallback={"follow_up_plan": None},
 )
 
 # ----------------------------------------------------------------------------- 17. send

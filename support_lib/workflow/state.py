@@ -64,7 +64,7 @@ class SupportState(TypedDict, total=False):
     # people in the loop (a mode, off by default)
     human: HumanDecision | None
     # 16-18: finishing
-    follow_up_plan: FollowUpPlan
+    follow_up_plan: FollowUpPlan | None  # None: planning failed (the node is optional)
     send_result: SendResult
     log_result: LogResult
 
