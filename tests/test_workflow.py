@@ -8,16 +8,20 @@ test (``support_lib.testing.ScriptedModel``), and the support APIs answer in pro
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+import support_lib
 from support_lib import compute_metrics
 from support_lib.engine import START, Workflow, WorkflowDefinitionError
+from support_lib.examples import load_split
 from support_lib.inputs import make_inputs
 from support_lib.llm import LLMNode, ModelError, Prompt
 from support_lib.report import format_report
 from support_lib.testing import FakeSupportAPI, ScriptedModel, support_answers, tag
 from support_lib.workflow import SupportResult, SupportState, build_workflow
+from support_lib.workflow.analysis import grounded
 
 CALM = "Hi, when will order #50422 arrive? No rush. Thanks, Anna"
 ANGRY = "I've been charged twice for order #12345. I want a refund immediately!"
@@ -452,3 +456,45 @@ async def test_a_piece_of_the_message_given_as_the_name_is_not_a_name(name):
     message = f"{name} Thanks, Anna"
     trace, _, _ = await run(support_answers(extract_customer_info=info), message=message)
     assert trace.state["customer_info"]["customer_name"] == "Unknown"
+
+
+OWN_NAMES = [  # (message, the name a model gave): kept, the customer gives it as theirs
+    ("Where is order 50422? Thanks, Anna", "Anna"),
+    ("Priya here, my invoice is wrong.", "Priya"),
+    ("Hello, my name is Dr. Yusuf Demir. The desk drifts.", "Yusuf Demir"),
+    ("The app crashes.\n\nBest regards,\nMaria Lopez\nLopez & Co", "Maria Lopez"),
+    ("Any discount for 40 bulbs? - Ingrid Solberg, IT", "Ingrid Solberg"),
+    ("Hey, Mateo again. New phone number please.", "Mateo"),
+    ("你好，我是李娜。订单12345还没到。", "李娜"),
+]
+OTHER_WORDS = [  # a word of the message that is not the customer's own name: dropped
+    ("The driver (Kevin, says the app) threw my parcel over the gate.", "Kevin"),
+    ("Thanks to your team — Maria went above and beyond to fix my order. You rock.", "Maria"),
+    ("Do you have a store in Manchester where I could try things out?", "Manchester"),
+    ("The AeroBuds Pro keep cutting out during calls.", "AeroBuds Pro"),
+    ("Announcement: your app is broken again.", "Ann"),
+]
+
+
+@pytest.mark.parametrize(("message", "name"), OWN_NAMES + OTHER_WORDS)
+def test_a_name_is_kept_only_where_customers_give_their_own(message, name):
+    info = {"customer_name": name, "order_id": None}
+    kept = grounded(info, {"customer_message": message})["customer_info"]["customer_name"]
+    assert kept == (name if (message, name) in OWN_NAMES else "Unknown")
+
+
+def test_every_labeled_customer_name_of_the_training_and_dev_files_is_kept():
+    """The rule of where people sign was written on these files: none of their names is lost."""
+    extra = sorted((Path(support_lib.__file__).parent / "data" / "corpus").glob("extra_train_*"))
+    rows = [row for split in ("train", "dev") for row in load_split(split)]
+    rows += [json.loads(line) for path in extra for line in path.read_text("utf-8").splitlines()]
+    named = [row for row in rows if row["customer_name"]]
+    lost = [
+        row["customer_name"]
+        for row in named
+        if grounded(dict(customer_name=row["customer_name"]), {"customer_message": row["message"]})[
+            "customer_info"
+        ]["customer_name"]
+        == "Unknown"
+    ]
+    assert len(named) > 1300 and lost == []

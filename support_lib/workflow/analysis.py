@@ -52,24 +52,78 @@ def _squashed(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.casefold())
 
 
+# Where people give their own name: "This is Priya", "Priya here", "Thanks, Priya", "- Priya"
+# at the end or on a short signature line. A name of someone else (the driver Kevin), a
+# product or a place sits elsewhere. Built on the corpus's training files (all 1,269 of
+# their customers' names sit in such a place) and checked on its dev split.
+SELF_CUES = (
+    r"(?:this is|my name is|my name's|name is|i'm|i am|im|it's|its|from|name\s*:|from\s*:|"
+    r"soy|me llamo|je suis|je m'appelle|ich bin|mein name ist|hier ist|меня зовут|это|我是|我叫)"
+)
+SIGN_OFF_CUES = (
+    r"(?:thanks|thank you|thx|ty|cheers|regards|best|best wishes|sincerely|yours|br|"
+    r"gracias|saludos|merci|cordialement|danke|grüße|gruß|mfg|спасибо|с уважением|谢谢)"
+)
+HERE_CUES = r"(?:here|again|speaking|from|aquí|ici|hier|здесь)"
+TITLE = r"(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?"
+
+
+def _where_people_sign(name: str, message: str) -> bool:
+    """Does ``name`` occur as whole words where a customer gives their own name? Each test
+    looks at a short window around an occurrence, so a long message costs linear time."""
+    text, wanted = message.casefold(), re.escape(name.casefold())
+    if not re.search(r"[\u3000-\u9fff]", name):  # CJK is written without spaces
+        wanted = rf"(?<!\w){wanted}(?!\w)"
+    hits = list(re.finditer(wanted, text))
+    for hit in hits[:10] + hits[10:][-10:]:  # a real name occurs a few times at most
+        start, end = hit.span()
+        before, after, left = (
+            text[max(0, start - 60) : start],
+            text[end : end + 300],
+            len(text) - end,
+        )
+        line_start = text.rfind("\n", max(0, start - 60), start)
+        line_end = text.find("\n", end, end + 61)
+        line_end = line_end if line_end >= 0 else (len(text) if left <= 60 else len(text) + 61)
+        if (
+            (left <= 300 and not re.search(r"\w", after))  # the last words of the message
+            or re.search(SIGN_OFF_CUES + r"[\s\W]*" + TITLE + "$", before[-30:])
+            or (  # "- Sergio, owner of Café Lumen" (not "— Maria went above and beyond")
+                re.search(r"(?:^|\s)[-—–~]+\s*" + TITLE + "$", before)
+                and re.match(r"[^\w\s]|\s*$", after)
+                and left <= 60
+            )
+            or re.search(SELF_CUES + r"\W*" + TITLE + "$", before[-30:])
+            or re.match(r"\W*" + HERE_CUES + r"\b", after)
+            or (  # a short signature line near the end
+                line_start >= 0
+                and not re.search(r"\w", text[line_start:start])
+                and line_end - line_start <= 61
+                and left <= 300
+                and after.count("\n") <= 2
+            )
+        ):
+            return True
+    return False
+
+
 def grounded(info: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The extracted facts, minus any the message does not contain.
 
     The name and the order number go back to the customer (the reply, the escalation
     acknowledgement), and a model can invent them ("Hi YourName", "order #1234567890").
     So a name is kept only if it looks like one (one to four words, no digits or sentence
-    punctuation: a weak model may answer with a piece of the message) and each of its
-    words occurs in the message, and an order
-    id only if its letters and digits occur in the message in that order; otherwise the
-    name becomes "Unknown" and the order id null, as if the message had none."""
+    punctuation: a weak model may answer with a piece of the message) and the message
+    gives it where people give their own name (``_where_people_sign``: a small model also
+    answers with a product, a place or the driver's name); an order id only if its letters
+    and digits occur in the message in that order. Otherwise the name becomes "Unknown"
+    and the order id null, as if the message had none."""
     message = inputs["customer_message"]
     name = str(info.get("customer_name") or "Unknown")
     words = re.findall(r"\w+", name.casefold())
     without_initials = re.sub(r"\b\w\.", "", name)  # "M. Okonkwo" is a name
     looks_like_a_name = 1 <= len(words) <= 4 and not re.search(r"[\d.!?,;:@/<>]", without_initials)
-    if name != "Unknown" and not (
-        looks_like_a_name and all(word in message.casefold() for word in words)
-    ):
+    if name != "Unknown" and not (looks_like_a_name and _where_people_sign(name, message)):
         info = {**info, "customer_name": "Unknown"}
     order = info.get("order_id")
     if order and (not _squashed(str(order)) or _squashed(str(order)) not in _squashed(message)):
