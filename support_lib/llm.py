@@ -194,8 +194,9 @@ class HasLLM(Protocol):
 
 
 ToState = Callable[[Any, Mapping[str, Any]], dict[str, Any]]
-TextCheck = Callable[[str], "str | None"]
-"""Says what is wrong with a free-text answer (or None): ``check=`` of an LLMNode."""
+TextCheck = Callable[[str, Mapping[str, Any]], "str | None"]
+"""Says what is wrong with a free-text answer (or None), given the node's inputs (what the
+model was told): ``check=`` of an LLMNode."""
 
 
 class LLMNode(Node[HasLLM]):
@@ -206,7 +207,8 @@ class LLMNode(Node[HasLLM]):
     objects reach ``to_state`` and the state as plain dicts, so the state stays JSON).
     Its reads are the prompt's variables plus any ``reads`` given (for ``to_state``).
     ``check`` does for free text what Pydantic does for structured answers: a text it
-    finds wrong (cut off, empty, too long...) is a retryable error, never a write.
+    finds wrong (cut off, empty, too long, a fact the inputs lack...) is a retryable
+    error, never a write.
     ``stream=True`` (free text only) passes each piece on as the model writes it
     (``ctx.stream``: observers see "node_token" events).
     """
@@ -277,7 +279,7 @@ class LLMNode(Node[HasLLM]):
         if result.explanation is not None:
             ctx.record_explanation(result.explanation)
         value = result.value
-        problem = self.check(value) if self.check and isinstance(value, str) else None
+        problem = self.check(value, inputs) if self.check and isinstance(value, str) else None
         if problem:
             raise ModelError(f"the model's text was refused: {problem}")
         if isinstance(value, pydantic.BaseModel):

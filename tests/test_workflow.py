@@ -22,6 +22,7 @@ from support_lib.report import format_report
 from support_lib.testing import FakeSupportAPI, ScriptedModel, support_answers, tag
 from support_lib.workflow import SupportResult, SupportState, build_workflow
 from support_lib.workflow.analysis import grounded
+from support_lib.workflow.reply import reply_problem
 
 CALM = "Hi, when will order #50422 arrive? No rush. Thanks, Anna"
 ANGRY = "I've been charged twice for order #12345. I want a refund immediately!"
@@ -377,8 +378,6 @@ def test_secrets_stay_out_of_reprs():
     ],
 )
 def test_a_reply_that_is_cut_off_or_unfinished_is_refused(text, problem):
-    from support_lib.workflow.reply import reply_problem
-
     assert problem in reply_problem(text)
 
 
@@ -392,8 +391,6 @@ def test_a_reply_that_is_cut_off_or_unfinished_is_refused(text, problem):
     ],
 )
 def test_a_complete_reply_passes(text):
-    from support_lib.workflow.reply import reply_problem
-
     assert reply_problem(text) is None
 
 
@@ -498,3 +495,33 @@ def test_every_labeled_customer_name_of_the_training_and_dev_files_is_kept():
         == "Unknown"
     ]
     assert len(named) > 1300 and lost == []
+
+
+async def test_a_reply_naming_an_order_nobody_gave_is_written_again():
+    invented = "Your order #1234567890 ships today; here is the tracking link."
+    good = support_answers()["generate_response"]
+    model = ScriptedModel(support_answers(generate_response=[invented, good]))
+    api = FakeSupportAPI()
+    trace, _, _ = await run(model=model, api=api)
+    record = trace.node("generate_response")
+    assert trace.status == "completed" and record.attempts == 2
+    assert record.attempt_errors == [
+        "the model's text was refused: it names order '1234567890', which nothing it was "
+        "given holds"
+    ]
+    (sent,) = bodies(api, "/support/send")
+    assert "1234567890" not in sent["body"] and "#50422" in sent["body"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Your order #50-422 ships today.", None),  # the customer's own number, spelt otherwise
+        ("Order ORD-99812 is refunded.", "'ORD-99812'"),
+        ("Thanks for the order from our shop.", None),  # "order from" names no order
+    ],
+)
+def test_order_numbers_in_a_reply_are_checked_against_its_inputs(text, problem):
+    inputs = {"customer_message": "Where is order #50422? Anna", "customer_info": {}}
+    found = reply_problem(text, inputs)
+    assert found is None if problem is None else problem in found

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from ..llm import LLMNode, Prompt
-from .common import SAFETY, labels, normalised, one_of
+from .common import SAFETY, labels, normalised, one_of, squashed
 
 MESSAGE_BLOCK = "<customer_message>\n{{customer_message}}\n</customer_message>"
 
@@ -46,10 +46,6 @@ EXTRACT_PROMPT = Prompt(
     ),
     user=MESSAGE_BLOCK,
 )
-
-
-def _squashed(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.casefold())
 
 
 # Where people give their own name: "This is Priya", "Priya here", "Thanks, Priya", "- Priya"
@@ -126,7 +122,7 @@ def grounded(info: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
     if name != "Unknown" and not (looks_like_a_name and _where_people_sign(name, message)):
         info = {**info, "customer_name": "Unknown"}
     order = info.get("order_id")
-    if order and (not _squashed(str(order)) or _squashed(str(order)) not in _squashed(message)):
+    if order and (not squashed(str(order)) or squashed(str(order)) not in squashed(message)):
         info = {**info, "order_id": None}
     return {"customer_info": info}
 

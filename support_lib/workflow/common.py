@@ -49,3 +49,8 @@ def one_of(vocabulary: Mapping[str, str] | tuple[str, ...]) -> str:
     meanings = vocabulary if isinstance(vocabulary, Mapping) else dict.fromkeys(vocabulary, "")
     items = [f"{label} ({meaning})" if meaning else label for label, meaning in meanings.items()]
     return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else items[0]
+
+
+def squashed(text: str) -> str:
+    """Letters and digits only, casefolded: "#50-422" and "50422" are the same order number."""
+    return re.sub(r"[\W_]+", "", text.casefold())

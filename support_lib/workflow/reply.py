@@ -8,6 +8,7 @@ review sends the reply back for one more rewrite while the budget
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 from ..engine import FirstAvailable, Router
 from ..llm import LLMNode, Prompt
 from .analysis import MESSAGE_BLOCK
-from .common import SAFETY, labels, normalised
+from .common import SAFETY, labels, normalised, squashed
 
 INFO_BLOCK = "<customer_info>\n{{customer_info}}\n</customer_info>"
 MAX_REPLY_CHARS = 4000
@@ -26,16 +27,30 @@ LEFTOVERS = re.compile(
 )
 
 
-def reply_problem(text: str) -> str | None:
+# "order #50422", "order number 78-1123", "#ORD-99812": a reference with at least one digit.
+ORDER_REFERENCE = re.compile(
+    r"(?:#|\border\s+(?:no\.?|number|num\.?|id)?\s*#?)\s*(?P<ref>(?=[\w-]*\d)\w[\w-]{2,}\w)",
+    re.I,
+)
+
+
+def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | None:
     """What makes a reply unfit to send, or None. A reply must be complete (it ends a
     sentence, or ends with a sign-off such as "Best regards,\\nAlex"), free of template
     leftovers, and not overlong. A model cut off mid-sentence ("...is looking into t")
-    fails here and is asked again, instead of the customer getting half a reply."""
+    fails here and is asked again, instead of the customer getting half a reply. Given
+    the node's ``inputs``, an order number the reply names must be one of them: a model
+    that writes "order #1234567890" for a customer who gave none is asked again."""
     if len(text) > MAX_REPLY_CHARS:
         return f"it has {len(text):,} characters; a reply has at most {MAX_REPLY_CHARS:,}"
     leftover = LEFTOVERS.search(text)
     if leftover:
         return f"it still holds a template leftover ({leftover.group()!r})"
+    if inputs is not None:
+        given = squashed(json.dumps(dict(inputs), ensure_ascii=False, default=str))
+        for match in ORDER_REFERENCE.finditer(text):
+            if squashed(match["ref"]) not in given:
+                return f"it names order {match['ref']!r}, which nothing it was given holds"
     if text.rstrip()[-1] in ".!?…)\"'»”’:" or _ends_with_sign_off(text):
         return None
     return f"it stops mid-sentence (…{text.rstrip()[-30:]!r})"
