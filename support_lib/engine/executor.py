@@ -264,7 +264,7 @@ class Execution:
             spec = self.g.schema.keys[key]
             self.state[key] = spec.merge(self.state.get(key), value, key in self.state)
         record.status, record.output, record.fell_back = "failed", writes, True
-        record.end_ms = record.end_ms or self.now_ms()
+        record.end_ms, record.streamed = record.end_ms or self.now_ms(), None
         reason = str(getattr(error, "cause", error))
         record.error = f"{reason}; the run carried on with the node's fallback"
         record.route = self.route(node) if node.route else None
