@@ -8,14 +8,12 @@ test (``support_lib.testing.ScriptedModel``), and the support APIs answer in pro
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-import support_lib
+from mock_server.offline.train import load
 from support_lib import compute_metrics
 from support_lib.engine import START, Workflow, WorkflowDefinitionError
-from support_lib.examples import load_split
 from support_lib.inputs import make_inputs
 from support_lib.llm import LLMNode, ModelError, Prompt
 from support_lib.report import format_report
@@ -482,18 +480,14 @@ def test_a_name_is_kept_only_where_customers_give_their_own(message, name):
 
 def test_every_labeled_customer_name_of_the_training_and_dev_files_is_kept():
     """The rule of where people sign was written on these files: none of their names is lost."""
-    extra = sorted((Path(support_lib.__file__).parent / "data" / "corpus").glob("extra_train_*"))
-    rows = [row for split in ("train", "dev") for row in load_split(split)]
-    rows += [json.loads(line) for path in extra for line in path.read_text("utf-8").splitlines()]
-    named = [row for row in rows if row["customer_name"]]
-    lost = [
-        row["customer_name"]
-        for row in named
-        if grounded(dict(customer_name=row["customer_name"]), {"customer_message": row["message"]})[
-            "customer_info"
-        ]["customer_name"]
-        == "Unknown"
-    ]
+
+    def kept(row):
+        message = {"customer_message": row["message"]}
+        info = grounded({"customer_name": row["customer_name"]}, message)["customer_info"]
+        return info["customer_name"]
+
+    named = [row for row in load("train", "extra_train_*", "dev") if row["customer_name"]]
+    lost = [row["customer_name"] for row in named if kept(row) == "Unknown"]
     assert len(named) > 1300 and lost == []
 
 

@@ -211,10 +211,7 @@ class Execution:
         record = self.tasks.pop(task)
         node = self.g.nodes[record.node]
         try:
-            writes = task.result()
-            for key, value in writes.items():
-                spec = self.g.schema.keys[key]
-                self.state[key] = spec.merge(self.state.get(key), value, key in self.state)
+            writes = self.apply(task.result())
             record.output, record.end_ms, record.streamed = writes, self.now_ms(), None
             record.route = self.route(node) if node.route else None
             record.status = "completed"
@@ -231,6 +228,13 @@ class Execution:
                 self.fail(record, exc)
             else:
                 self.fall_back(node, record, exc)
+
+    def apply(self, writes: dict[str, Any]) -> dict[str, Any]:
+        """Put checked writes into the state (through a key's reducer, if it has one)."""
+        for key, value in writes.items():
+            spec = self.g.schema.keys[key]
+            self.state[key] = spec.merge(self.state.get(key), value, key in self.state)
+        return writes
 
     def wait(self, record: NodeRun, interrupt: Interrupt) -> None:
         """A node asked a person: it waits, and no new node starts (running ones finish)."""
@@ -259,10 +263,7 @@ class Execution:
     def fall_back(self, node: Node[Any], record: NodeRun, error: BaseException) -> None:
         """A node with a fallback failed for good: its record says so, and the run carries
         on with the fallback's writes (and route): the schedule treats the node as done."""
-        writes = self.checked_writes(node, dict(node.fallback or {}))
-        for key, value in writes.items():
-            spec = self.g.schema.keys[key]
-            self.state[key] = spec.merge(self.state.get(key), value, key in self.state)
+        writes = self.apply(self.checked_writes(node, dict(node.fallback or {})))
         record.status, record.output, record.fell_back = "failed", writes, True
         record.end_ms, record.streamed = record.end_ms or self.now_ms(), None
         reason = str(getattr(error, "cause", error))

@@ -73,14 +73,10 @@ def _where_people_sign(name: str, message: str) -> bool:
     hits = list(re.finditer(wanted, text))
     for hit in hits[:10] + hits[10:][-10:]:  # a real name occurs a few times at most
         start, end = hit.span()
-        before, after, left = (
-            text[max(0, start - 60) : start],
-            text[end : end + 300],
-            len(text) - end,
-        )
+        before, after = text[max(0, start - 60) : start], text[end : end + 300]
+        left = len(text) - end
         line_start = text.rfind("\n", max(0, start - 60), start)
-        line_end = text.find("\n", end, end + 61)
-        line_end = line_end if line_end >= 0 else (len(text) if left <= 60 else len(text) + 61)
+        line_length = end - line_start + len(after.split("\n", 1)[0])  # "\n" included
         if (
             (left <= 300 and not re.search(r"\w", after))  # the last words of the message
             or re.search(SIGN_OFF_CUES + r"[\s\W]*" + TITLE + "$", before[-30:])
@@ -94,7 +90,7 @@ def _where_people_sign(name: str, message: str) -> bool:
             or (  # a short signature line near the end
                 line_start >= 0
                 and not re.search(r"\w", text[line_start:start])
-                and line_end - line_start <= 61
+                and line_length <= 61
                 and left <= 300
                 and after.count("\n") <= 2
             )
