@@ -519,3 +519,39 @@ def test_order_numbers_in_a_reply_are_checked_against_its_inputs(text, problem):
     inputs = {"customer_message": "Where is order #50422? Anna", "customer_info": {}}
     found = reply_problem(text, inputs)
     assert found is None if problem is None else problem in found
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("We have refunded the £14.99 charge.", None),  # the customer's own amount
+        ("Your balance is $120.50.", None),  # the account's, written with two decimals
+        ("We refunded 14,99 EUR.", None),  # a decimal comma
+        ("We will refund $49.99 today.", "($49.99)"),
+        ("A credit of 1,200 dollars is on its way.", "(1,200 dollars)"),
+        ("It will arrive in 2 days.", None),  # a number, not money
+    ],
+)
+def test_amounts_of_money_in_a_reply_are_checked_against_its_inputs(text, problem):
+    inputs = {
+        "customer_message": "I was charged £14.99 twice. Anna",
+        "account_info": {"balance": 120.5, "status": "active"},
+    }
+    found = reply_problem(text, inputs)
+    assert found is None if problem is None else problem in found
+
+
+async def test_a_reply_promising_an_amount_nobody_gave_is_written_again():
+    invented = "We have refunded $49.99 to your card for order #50422."
+    good = support_answers()["generate_response"]
+    model = ScriptedModel(support_answers(generate_response=[invented, good]))
+    api = FakeSupportAPI()
+    trace, _, _ = await run(model=model, api=api)
+    record = trace.node("generate_response")
+    assert trace.status == "completed" and record.attempts == 2
+    assert record.attempt_errors == [
+        "the model's text was refused: it names an amount ($49.99) that nothing it was "
+        "given holds"
+    ]
+    (sent,) = bodies(api, "/support/send")
+    assert "$49.99" not in sent["body"]

@@ -33,6 +33,21 @@ ORDER_REFERENCE = re.compile(
     re.I,
 )
 
+# "$120.50", "£14.99", "€ 20", "20 EUR", "49.99 dollars": an amount of money.
+AMOUNT = re.compile(
+    r"[$€£¥]\s?(?P<before>\d[\d,]*(?:\.\d+)?)"
+    r"|(?P<after>\d[\d,]*(?:\.\d+)?)\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b",
+    re.I,
+)
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _value(number: str) -> float:
+    """ "1,200.50" → 1200.5; "14,99" (a decimal comma) → 14.99."""
+    if re.fullmatch(r"\d+,\d{2}", number):
+        return float(number.replace(",", "."))
+    return float(number.replace(",", ""))
+
 
 def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | None:
     """What makes a reply unfit to send, or None. A reply must be complete (it ends a
@@ -40,20 +55,32 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
     leftovers, and not overlong. A model cut off mid-sentence ("...is looking into t")
     fails here and is asked again, instead of the customer getting half a reply. Given
     the node's ``inputs``, an order number the reply names must be one of them: a model
-    that writes "order #1234567890" for a customer who gave none is asked again."""
+    that writes "order #1234567890" for a customer who gave none is asked again; so is
+    one that names an amount of money ("a refund of $49.99") that no input holds: a
+    customer takes a stated amount as a promise."""
     if len(text) > MAX_REPLY_CHARS:
         return f"it has {len(text):,} characters; a reply has at most {MAX_REPLY_CHARS:,}"
     leftover = LEFTOVERS.search(text)
     if leftover:
         return f"it still holds a template leftover ({leftover.group()!r})"
     if inputs is not None:
-        given = squashed(json.dumps(dict(inputs), ensure_ascii=False, default=str))
+        given = squashed(given_text(inputs))
         for match in ORDER_REFERENCE.finditer(text):
             if squashed(match["ref"]) not in given:
                 return f"it names order {match['ref']!r}, which nothing it was given holds"
+        known = {round(_value(n), 2) for n in NUMBER.findall(given_text(inputs))}
+        for match in AMOUNT.finditer(text):
+            if round(_value(match["before"] or match["after"]), 2) not in known:
+                amount = match.group().strip()
+                return f"it names an amount ({amount}) that nothing it was given holds"
     if text.rstrip()[-1] in ".!?…)\"'»”’:" or _ends_with_sign_off(text):
         return None
     return f"it stops mid-sentence (…{text.rstrip()[-30:]!r})"
+
+
+def given_text(inputs: Mapping[str, Any]) -> str:
+    """Everything a node was given, as one text to look facts up in."""
+    return json.dumps(dict(inputs), ensure_ascii=False, default=str)
 
 
 def _ends_with_sign_off(text: str) -> bool:
