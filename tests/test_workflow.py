@@ -491,20 +491,31 @@ def test_every_labeled_customer_name_of_the_training_and_dev_files_is_kept():
     assert len(named) > 1300 and lost == []
 
 
-async def test_a_reply_naming_an_order_nobody_gave_is_written_again():
-    invented = "Your order #1234567890 ships today; here is the tracking link."
+@pytest.mark.parametrize(
+    ("invented", "fact", "refusal"),
+    [
+        (
+            "Your order #1234567890 ships today; here is the tracking link.",
+            "1234567890",
+            "it names order '1234567890', which nothing it was given holds",
+        ),
+        (
+            "We have refunded $49.99 to your card for order #50422.",
+            "$49.99",
+            "it names an amount ($49.99) that nothing it was given holds",
+        ),
+    ],
+)
+async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact, refusal):
     good = support_answers()["generate_response"]
     model = ScriptedModel(support_answers(generate_response=[invented, good]))
     api = FakeSupportAPI()
     trace, _, _ = await run(model=model, api=api)
     record = trace.node("generate_response")
     assert trace.status == "completed" and record.attempts == 2
-    assert record.attempt_errors == [
-        "the model's text was refused: it names order '1234567890', which nothing it was "
-        "given holds"
-    ]
+    assert record.attempt_errors == [f"the model's text was refused: {refusal}"]
     (sent,) = bodies(api, "/support/send")
-    assert "1234567890" not in sent["body"] and "#50422" in sent["body"]
+    assert fact not in sent["body"] and "#50422" in sent["body"]
 
 
 @pytest.mark.parametrize(
@@ -513,17 +524,6 @@ async def test_a_reply_naming_an_order_nobody_gave_is_written_again():
         ("Your order #50-422 ships today.", None),  # the customer's own number, spelt otherwise
         ("Order ORD-99812 is refunded.", "'ORD-99812'"),
         ("Thanks for the order from our shop.", None),  # "order from" names no order
-    ],
-)
-def test_order_numbers_in_a_reply_are_checked_against_its_inputs(text, problem):
-    inputs = {"customer_message": "Where is order #50422? Anna", "customer_info": {}}
-    found = reply_problem(text, inputs)
-    assert found is None if problem is None else problem in found
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
         ("We have refunded the £14.99 charge.", None),  # the customer's own amount
         ("Your balance is $120.50.", None),  # the account's, written with two decimals
         ("We refunded 14,99 EUR.", None),  # a decimal comma
@@ -532,26 +532,10 @@ def test_order_numbers_in_a_reply_are_checked_against_its_inputs(text, problem):
         ("It will arrive in 2 days.", None),  # a number, not money
     ],
 )
-def test_amounts_of_money_in_a_reply_are_checked_against_its_inputs(text, problem):
+def test_order_numbers_and_amounts_in_a_reply_are_checked_against_its_inputs(text, problem):
     inputs = {
-        "customer_message": "I was charged £14.99 twice. Anna",
+        "customer_message": "Where is order #50422? I was charged £14.99 twice. Anna",
         "account_info": {"balance": 120.5, "status": "active"},
     }
     found = reply_problem(text, inputs)
     assert found is None if problem is None else problem in found
-
-
-async def test_a_reply_promising_an_amount_nobody_gave_is_written_again():
-    invented = "We have refunded $49.99 to your card for order #50422."
-    good = support_answers()["generate_response"]
-    model = ScriptedModel(support_answers(generate_response=[invented, good]))
-    api = FakeSupportAPI()
-    trace, _, _ = await run(model=model, api=api)
-    record = trace.node("generate_response")
-    assert trace.status == "completed" and record.attempts == 2
-    assert record.attempt_errors == [
-        "the model's text was refused: it names an amount ($49.99) that nothing it was "
-        "given holds"
-    ]
-    (sent,) = bodies(api, "/support/send")
-    assert "$49.99" not in sent["body"]
