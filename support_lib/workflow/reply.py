@@ -33,13 +33,14 @@ ORDER_REFERENCE = re.compile(
     re.I,
 )
 
-# "$120.50", "£14.99", "€ 20", "20 EUR", "49.99 dollars": an amount of money.
+# "$120.50", "£14.99", "€ 20", "20 EUR", "49.99 dollars": an amount of money. At most 16
+# digits and commas: a longer run of digits is no price, and stays a number a float can hold.
 AMOUNT = re.compile(
-    r"[$€£¥]\s?(?P<before>\d[\d,]*(?:\.\d+)?)"
-    r"|(?P<after>\d[\d,]*(?:\.\d+)?)\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b",
+    r"[$€£¥]\s?(?P<before>\d[\d,]{0,15}(?:\.\d+)?)"
+    r"|(?P<after>\d[\d,]{0,15}(?:\.\d+)?)\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b",
     re.I,
 )
-NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+NUMBER = re.compile(r"\d[\d,]{0,15}(?:\.\d+)?")
 
 
 def _value(number: str) -> float:
