@@ -322,9 +322,10 @@ def test_lesson_07_runs_and_the_app_answers(page, lab):
     deadline = time.monotonic() + RUN_ALL_LIMIT_S
     while not textarea.count():
         accept_kernel_dialog(page)
-        assert time.monotonic() < deadline, (
-            f"Run All did not bring the app to life in {RUN_ALL_LIMIT_S} s"
-        )
+        late = time.monotonic() >= deadline
+        if late:  # keep what the page showed: this once happened under load, cause unknown
+            page.screenshot(path=str(ARTIFACTS / "07_run_all_timed_out.png"), full_page=True)
+        assert not late, f"Run All did not bring the app to life in {RUN_ALL_LIMIT_S} s"
         page.wait_for_timeout(250)
     page.wait_for_function(
         """() => ![...document.querySelectorAll('.jp-InputPrompt')]
