@@ -65,11 +65,12 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
     if leftover:
         return f"it still holds a template leftover ({leftover.group()!r})"
     if inputs is not None:
-        given = squashed(given_text(inputs))
+        given = json.dumps(dict(inputs), ensure_ascii=False, default=str)
+        flat = squashed(given)
         for match in ORDER_REFERENCE.finditer(text):
-            if squashed(match["ref"]) not in given:
+            if squashed(match["ref"]) not in flat:
                 return f"it names order {match['ref']!r}, which nothing it was given holds"
-        known = {round(_value(n), 2) for n in NUMBER.findall(given_text(inputs))}
+        known = {round(_value(n), 2) for n in NUMBER.findall(given)}
         for match in AMOUNT.finditer(text):
             if round(_value(match["before"] or match["after"]), 2) not in known:
                 amount = match.group().strip()
@@ -77,11 +78,6 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
     if text.rstrip()[-1] in ".!?…)\"'»”’:" or _ends_with_sign_off(text):
         return None
     return f"it stops mid-sentence (…{text.rstrip()[-30:]!r})"
-
-
-def given_text(inputs: Mapping[str, Any]) -> str:
-    """Everything a node was given, as one text to look facts up in."""
-    return json.dumps(dict(inputs), ensure_ascii=False, default=str)
 
 
 def _ends_with_sign_off(text: str) -> bool:

@@ -48,7 +48,7 @@ def fold_of(row_id: str) -> int:
 
 def measure(
     task: str, salt: int, without: set[str], added: list[dict], cache: dict
-) -> dict[str, float]:
+) -> dict[str, object]:
     """Dev accuracy as ``train.py`` picks it, and cross-validated accuracy on ``train``."""
     train.shuffled = salted(salt)
     field, only = train.TASKS[task]
@@ -112,7 +112,7 @@ def main() -> None:
             started = time.perf_counter()
             m = measure(task, salt, set(args.without), added, cache)
             print(
-                json.dumps({"task": task, "salt": salt, **{k: v for k, v in m.items()}})
+                json.dumps({"task": task, "salt": salt, **m})
                 + f"  # {time.perf_counter() - started:.0f} s",
                 flush=True,
             )
