@@ -253,6 +253,39 @@ def accept_kernel_dialog(page) -> None:
         page.locator(".jp-Dialog button.jp-mod-accept").first.click()
 
 
+RUN_ALL_LIMIT_S = 300
+CURRENT_KERNEL = """() => {
+    const widget = window.jupyterapp.shell.currentWidget;
+    const kernel = widget?.sessionContext?.session?.kernel;
+    return kernel ? kernel.status : 'none';
+}"""
+
+
+def kernel_status(page) -> str:
+    """The status of the current notebook's kernel ('idle', 'busy', 'starting'...), or 'none'."""
+    return page.evaluate(CURRENT_KERNEL)
+
+
+def wait_for_idle_kernel(page, limit_s: float = RUN_ALL_LIMIT_S) -> None:
+    """Wait until the open notebook's kernel has started and is idle, accepting a "Select
+    Kernel" dialog if one comes up meanwhile.
+
+    Why: Run All clicked while the kernel is still being chosen or started can run nothing
+    (the once-seen 300 s hang under load fits that); a learner, too, sees the kernel become
+    idle before running. This waits for that state, never a fixed time."""
+    deadline = time.monotonic() + limit_s
+    while kernel_status(page) != "idle":
+        accept_kernel_dialog(page)
+        assert time.monotonic() < deadline, f"kernel still {kernel_status(page)} after {limit_s} s"
+        page.wait_for_timeout(250)
+
+
+def prompts(panel) -> str:
+    """The cells' execution prompts in a short form ("[1] [2] [*] [ ] ..."), for messages."""
+    texts = panel.locator(".jp-InputPrompt").all_inner_texts()
+    return " ".join(t.strip() or "[ ]" for t in texts)[:400]
+
+
 def saved_svg_outputs(nb) -> int:
     return sum(
         1
@@ -299,15 +332,13 @@ def test_lesson_renders(page, lab, path):
     shutdown_kernels(page)
 
 
-RUN_ALL_LIMIT_S = 300
-
-
 @pytest.mark.skipif(not APP_LESSON.exists(), reason="lesson 07 is not written yet")
 def test_lesson_07_runs_and_the_app_answers(page, lab):
     before = APP_LESSON.read_bytes()
     nb = nbformat.read(APP_LESSON, as_version=4)
     trust([APP_LESSON], lab.data_dir)
     panel = open_notebook(page, APP_LESSON.name, len(nb.cells))
+    wait_for_idle_kernel(page)
     page.locator("#jp-menu-panel, .lm-MenuBar").first.wait_for()
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
@@ -325,7 +356,10 @@ def test_lesson_07_runs_and_the_app_answers(page, lab):
         late = time.monotonic() >= deadline
         if late:  # keep what the page showed: this once happened under load, cause unknown
             page.screenshot(path=str(ARTIFACTS / "07_run_all_timed_out.png"), full_page=True)
-        assert not late, f"Run All did not bring the app to life in {RUN_ALL_LIMIT_S} s"
+        assert not late, (
+            f"Run All did not bring the app to life in {RUN_ALL_LIMIT_S} s; "
+            f"kernel {kernel_status(page)}, prompts {prompts(panel)}"
+        )
         page.wait_for_timeout(250)
     page.wait_for_function(
         """() => ![...document.querySelectorAll('.jp-InputPrompt')]
