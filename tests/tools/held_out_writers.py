@@ -1,0 +1,88 @@
+"""How well does the offline model read messages by writers it never learned from?
+
+    python tests/tools/held_out_writers.py                      # hold out files c and d
+    python tests/tools/held_out_writers.py --add \
+        support_lib/data/corpus/not_adopted/extra_train_e.jsonl \
+        support_lib/data/corpus/not_adopted/extra_train_g.jsonl   # with two more writers
+    python tests/tools/held_out_writers.py --held-out c --salts 0
+
+Dev and the test split come from one writer, the one ``train.jsonl`` comes from, so they
+say how well the model reads that writer. The project is judged on messages by people it
+never saw. Each ``extra_train_*`` file is one writer's, so a file can stand in for such a
+person: for each held-out file and shuffle order ("salt", as in ``compare_training.py``),
+this runs ``train.py``'s procedure as it is (settings and data chosen on dev) without that
+file, then measures type, sentiment and urgency on it. It prints accuracy per held-out file
+and salt, and over all held-out files per salt. The frozen test split is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from compare_training import salted
+
+from mock_server.offline import train
+
+TASKS = ("inquiry_type", "sentiment", "urgency")
+
+
+def measure(held_out: str, salt: int, added: list[dict], cache: dict) -> dict[str, list[int]]:
+    """[right, total] per task on the held-out file, trained without it."""
+    train.shuffled = salted(salt)
+    held = train.load(f"extra_train_{held_out}")
+    dev = train.load("dev")
+    older = train.load_older_set()
+    sources = {}
+    for name, files in train.DATA.items():
+        rows = [r for f in files for r in train.load(f) if r["id"][0] != held_out] + older
+        sources[name] = rows + (added if name == "all files" else [])
+    counts = {}
+    for task in TASKS:
+        results, models = {}, {}
+        for data, rows in sources.items():
+            for setting in train.SETTINGS:
+                models[(data, *setting)] = model = train.fit(task, rows, *setting, cache)
+                results[(data, *setting)] = train.accuracy(model, dev, task, cache)
+        choice = max(results, key=lambda c: (results[c], c[0] == "all files", -c[1]))
+        model = models[choice]
+        right = sum(
+            model.predict(r["message"], train.cache_features(r["message"], cache)).label == r[task]
+            for r in held
+        )
+        counts[task] = [right, len(held)]
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--held-out", nargs="+", default=["c", "d"], help="extra_train_ letters")
+    parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
+    args = parser.parse_args()
+    added = [
+        json.loads(line) for path in args.add for line in Path(path).read_text("utf-8").splitlines()
+    ]
+    cache: dict = {}
+    for salt in args.salts:
+        total = {task: [0, 0] for task in TASKS}
+        for held_out in args.held_out:
+            started = time.perf_counter()
+            counts = measure(held_out, salt, added, cache)
+            for task, (right, n) in counts.items():
+                total[task][0] += right
+                total[task][1] += n
+            shown = {task: round(100 * r / n, 2) for task, (r, n) in counts.items()}
+            print(
+                json.dumps({"salt": salt, "held_out": held_out, **shown})
+                + f"  # {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+        shown = {task: round(100 * r / n, 2) for task, (r, n) in total.items()}
+        print(json.dumps({"salt": salt, "held_out": "+".join(args.held_out), **shown}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
