@@ -5,6 +5,8 @@
         support_lib/data/corpus/not_adopted/extra_train_e.jsonl \
         support_lib/data/corpus/not_adopted/extra_train_g.jsonl   # with two more writers
     python tests/tools/held_out_writers.py --held-out c --salts 0
+    python tests/tools/held_out_writers.py --held-out --measure-on \
+        support_lib/data/corpus/new_writers/*.jsonl           # files never trained on
 
 Dev and the test split come from one writer, the one ``train.jsonl`` comes from, so they
 say how well the model reads that writer. The project is judged on messages by people it
@@ -12,7 +14,11 @@ never saw. Each ``extra_train_*`` file is one writer's, so a file can stand in f
 person: for each held-out file and shuffle order ("salt", as in ``compare_training.py``),
 this runs ``train.py``'s procedure as it is (settings and data chosen on dev) without that
 file, then measures type, sentiment and urgency on it. It prints accuracy per held-out file
-and salt, and over all held-out files per salt. The frozen test split is never read.
+and salt, and over all held-out files per salt. ``--measure-on`` adds files that are not
+training files at all (``new_writers/``): the model trained on everything is measured on
+them as they are. It measures the learned models alone, as ``train.py`` measures dev; the
+workflow's answers add a few rules on top (a legal threat makes urgency high), which
+``evaluate_offline_model.py`` measures. The frozen test split is never read.
 """
 
 from __future__ import annotations
@@ -30,9 +36,15 @@ TASKS = ("inquiry_type", "sentiment", "urgency")
 
 
 def measure(held_out: str, salt: int, added: list[dict], cache: dict) -> dict[str, list[int]]:
-    """[right, total] per task on the held-out file, trained without it."""
+    """[right, total] per task on the held-out file (a letter of ``extra_train_*``, trained
+    without it, or the path of a file that is never trained on)."""
     train.shuffled = salted(salt)
-    held = train.load(f"extra_train_{held_out}")
+    path = Path(held_out)
+    held = (
+        [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        if path.suffix == ".jsonl"
+        else train.load(f"extra_train_{held_out}")
+    )
     dev = train.load("dev")
     older = train.load_older_set()
     sources = {}
@@ -58,7 +70,8 @@ def measure(held_out: str, salt: int, added: list[dict], cache: dict) -> dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--held-out", nargs="+", default=["c", "d"], help="extra_train_ letters")
+    parser.add_argument("--held-out", nargs="*", default=["c", "d"], help="extra_train_ letters")
+    parser.add_argument("--measure-on", nargs="*", default=[], help="files never trained on")
     parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
     args = parser.parse_args()
@@ -68,7 +81,7 @@ def main() -> None:
     cache: dict = {}
     for salt in args.salts:
         total = {task: [0, 0] for task in TASKS}
-        for held_out in args.held_out:
+        for held_out in args.held_out + args.measure_on:
             started = time.perf_counter()
             counts = measure(held_out, salt, added, cache)
             for task, (right, n) in counts.items():
@@ -81,7 +94,8 @@ def main() -> None:
                 flush=True,
             )
         shown = {task: round(100 * r / n, 2) for task, (r, n) in total.items()}
-        print(json.dumps({"salt": salt, "held_out": "+".join(args.held_out), **shown}), flush=True)
+        names = [Path(name).stem for name in args.held_out + args.measure_on]
+        print(json.dumps({"salt": salt, "held_out": "+".join(names), **shown}), flush=True)
 
 
 if __name__ == "__main__":
