@@ -6,6 +6,8 @@
         --model smollm2 --limit 60                          # a real model, first 60 of each
     ... --record support_lib/data/recorded/smollm2-135m     # also keep every answer
     ... --test-only                                         # skip dev (a slow model)
+    python tests/tools/evaluate_offline_model.py --on \
+        support_lib/data/corpus/new_writers/writer_h.jsonl  # a labeled file instead of dev
 
 With ``--base-url`` the same prompts go through the real ``openai`` SDK to that server
 (structured output, with the JSON-mode fallback); an answer that fails counts as wrong.
@@ -70,7 +72,9 @@ def real_asker(base_url: str, model_name: str):
 def evaluate(split: str, limit: int | None = None, ask=ask, record: Path | None = None) -> None:
     """Measure one split; with ``record``, also write each message's answers to
     ``record/<split>.jsonl`` (lesson 08 compares a recorded real model with the stand-in)."""
-    rows = [json.loads(line) for line in (CORPUS / f"{split}.jsonl").read_text().splitlines()]
+    path = Path(split) if split.endswith(".jsonl") else CORPUS / f"{split}.jsonl"
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    split = path.stem
     rows = rows[:limit] if limit else rows
     right = {"inquiry_type": 0, "sentiment": 0, "urgency": 0, "name": 0, "order_id": 0}
     named = found = false_names = 0
@@ -121,7 +125,9 @@ if __name__ == "__main__":
     base_url = option("--base-url")
     asker = real_asker(base_url, option("--model") or "local") if base_url else ask
     record = Path(option("--record")) if option("--record") else None
-    if "--test-only" not in sys.argv[1:]:  # a slow real model: spend its time on test
+    if option("--on"):
+        evaluate(option("--on"), limit, asker, record)
+    elif "--test-only" not in sys.argv[1:]:  # a slow real model: spend its time on test
         evaluate("dev", limit, asker, record)
     if {"--test", "--test-only"} & set(sys.argv[1:]):
         evaluate("test", limit, asker, record)
