@@ -89,3 +89,21 @@ def test_no_training_file_holds_a_near_copy_of_a_dev_or_test_message():
     # and the check finds one when there is one: a held-out message with one word changed
     copy = dict(held_out[0], id="x1", message=held_out[0]["message"] + " thanks")
     assert near_copies([copy], held_out)[0][:2] == ("x1", held_out[0]["id"])
+
+
+def test_the_new_writers_files_are_never_trained_on_and_hold_no_near_copy():
+    """new_writers/ measures how the model reads people it never learned from: no training
+    file may be one of them, and none of their messages may be a near copy of a message
+    the model learned from (SPLITS.md, rule T)."""
+    import sys
+
+    sys.path.insert(0, str(CORPUS.parents[2] / "tests" / "tools"))
+    from near_copies import near_copies
+
+    from mock_server.offline import train
+
+    measured = _rows("new_writers/*.jsonl")
+    assert len(measured) >= 700 and {row["id"][0] for row in measured} == {"h", "i"}
+    learned = [row for files in train.DATA.values() for row in train.load(*files)]
+    assert not {row["id"] for row in learned} & {row["id"] for row in measured}
+    assert near_copies(measured, learned + train.load_older_set()) == []
