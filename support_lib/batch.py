@@ -106,13 +106,20 @@ class _NoProgress:
 
 
 class _WidgetProgress(_NoProgress):
-    """An ``IntProgress`` bar and an "n/total" label, shown in the notebook."""
+    """An ``IntProgress`` bar and an "n/total" label, shown in the notebook.
+
+    The widgets are updated at most about a hundred times (every ``step`` runs, and at the
+    end): a bar shows no finer steps, and every update is two messages on the kernel's
+    output channel. A tool that reads that channel only when the cell ends (nbval,
+    nbclient) loses messages past about a thousand, so a batch of 763 runs that updated
+    on every run once made nbval miss the end of the cell."""
 
     def __init__(self, total: int):
         import ipywidgets as widgets
         from IPython.display import display
 
         self.total, self.done, self.failed = total, 0, 0
+        self.step = max(1, total // 100)
         self.bar = widgets.IntProgress(value=0, min=0, max=max(total, 1), description="runs")
         self.label = widgets.Label(f"0/{total}")
         display(widgets.HBox([self.bar, self.label]))
@@ -120,11 +127,16 @@ class _WidgetProgress(_NoProgress):
     def advance(self, failed: bool = False) -> None:
         self.done += 1
         self.failed += failed
+        if self.done % self.step == 0 or self.done == self.total:
+            self._show()
+
+    def _show(self) -> None:
         self.bar.value = self.done
         note = f" ({self.failed} failed)" if self.failed else ""
         self.label.value = f"{self.done}/{self.total}{note}"
 
     def close(self) -> None:
+        self._show()  # the last count, whatever step it fell on
         self.bar.bar_style = "warning" if self.failed else "success"
 
 

@@ -289,3 +289,25 @@ async def test_a_batch_decides_what_single_runs_decide(server):
         single = await arun(row["message"], mock_url=server.url)
         assert single.state["inquiry_type"] == trace.state["inquiry_type"]
         assert single.state["sentiment"] == trace.state["sentiment"]
+
+
+def test_the_notebook_progress_bar_updates_about_a_hundred_times_and_ends_on_the_count(capsys):
+    """Every widget update is a message on the kernel's output channel; nbval loses them
+    past about a thousand, so a long batch must not send one per run."""
+    from support_lib.batch import _WidgetProgress
+
+    progress = _WidgetProgress(763)
+    shown = []
+    progress.bar.observe(lambda change: shown.append(change["new"]), names="value")
+    for run in range(763):
+        progress.advance(failed=run == 5)
+    progress.close()
+    assert 50 <= len(shown) <= 110, len(shown)
+    assert shown[-1] == 763 and progress.label.value == "763/763 (1 failed)"
+    assert progress.bar.bar_style == "warning"
+    small = _WidgetProgress(3)  # a short batch still shows every run
+    values = []
+    small.bar.observe(lambda change: values.append(change["new"]), names="value")
+    for _ in range(3):
+        small.advance()
+    assert values == [1, 2, 3]
