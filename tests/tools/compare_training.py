@@ -96,6 +96,16 @@ def _excluded(row: dict, without: set[str]) -> bool:
     return row["id"][0] in {name.removeprefix("extra_train_") for name in without}
 
 
+def rows_from(paths: list[str]) -> list[dict]:
+    """The labeled rows of corpus-format files (one JSON object per line)."""
+    return [
+        json.loads(line)
+        for path in paths
+        for line in Path(path).read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", nargs="+", default=["sentiment", "inquiry_type", "urgency"])
@@ -103,9 +113,7 @@ def main() -> None:
     parser.add_argument("--without", nargs="*", default=[], help="extra_train_* files to leave out")
     parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
     args = parser.parse_args()
-    added = [
-        json.loads(line) for path in args.add for line in Path(path).read_text("utf-8").splitlines()
-    ]
+    added = rows_from(args.add)
     cache: dict = {}
     for task in args.tasks:
         for salt in args.salts:

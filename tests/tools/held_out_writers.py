@@ -28,7 +28,7 @@ import json
 import time
 from pathlib import Path
 
-from compare_training import salted
+from compare_training import rows_from, salted
 
 from mock_server.offline import train
 
@@ -41,9 +41,7 @@ def measure(held_out: str, salt: int, added: list[dict], cache: dict) -> dict[st
     train.shuffled = salted(salt)
     path = Path(held_out)
     held = (
-        [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-        if path.suffix == ".jsonl"
-        else train.load(f"extra_train_{held_out}")
+        rows_from([held_out]) if path.suffix == ".jsonl" else train.load(f"extra_train_{held_out}")
     )
     dev = train.load("dev")
     older = train.load_older_set()
@@ -75,9 +73,7 @@ def main() -> None:
     parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
     args = parser.parse_args()
-    added = [
-        json.loads(line) for path in args.add for line in Path(path).read_text("utf-8").splitlines()
-    ]
+    added = rows_from(args.add)
     cache: dict = {}
     for salt in args.salts:
         total = {task: [0, 0] for task in TASKS}
