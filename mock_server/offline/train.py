@@ -116,6 +116,21 @@ def accuracy(model: LinearModel, rows: list[dict], task: str, cache: dict) -> fl
     return right / len(rows)
 
 
+def choose(
+    field: str, sources: dict[str, list[dict]], check: list[dict], cache: dict
+) -> tuple[tuple, LinearModel, float]:
+    """Train one model per data choice and setting, and keep the best on ``check`` (dev):
+    the choice (data, epochs, L2), its model and its accuracy. On a tie, all the files,
+    then fewer epochs."""
+    results, models = {}, {}
+    for data, rows in sources.items():
+        for setting in SETTINGS:
+            models[(data, *setting)] = model = fit(field, rows, *setting, cache)
+            results[(data, *setting)] = accuracy(model, check, field, cache)
+    choice = max(results, key=lambda c: (results[c], c[0] == "all files", -c[1]))
+    return choice, models[choice], results[choice]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mock_server.offline.train")
     parser.add_argument("--check", action="store_true", help="report only, write nothing")
@@ -126,21 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     trained = {}
     for name, (field, only) in TASKS.items():
         check = [r for r in dev if only in (None, r["inquiry_type"])]
-        results = {}
-        for data, learn in sources.items():
-            rows = [r for r in learn if only in (None, r["inquiry_type"])]
-            for s in SETTINGS:
-                results[(data, *s)] = accuracy(fit(field, rows, *s, cache), check, field, cache)
-        # the best on dev; on a tie, all the files, then fewer epochs
-        choice = max(results, key=lambda c: (results[c], c[0] == "all files", -c[1]))
-        data, best = choice[0], choice[1:]
-        rows = [r for r in sources[data] if only in (None, r["inquiry_type"])]
+        learn = {
+            data: [r for r in rows if only in (None, r["inquiry_type"])]
+            for data, rows in sources.items()
+        }
+        (data, epochs, l2), best, score = choose(field, learn, check, cache)
         print(
-            f"{name:<17} dev {results[choice]:.1%} with {best[0]} epochs, "
-            f"l2={best[1]:g}, {data} ({len(rows)} training rows)",
+            f"{name:<17} dev {score:.1%} with {epochs} epochs, "
+            f"l2={l2:g}, {data} ({len(learn[data])} training rows)",
             flush=True,
         )
-        trained[name] = fit(field, rows, *best, cache).to_json()  # dev stays held out
+        trained[name] = best.to_json()  # learned without dev: dev only chose
     if not args.check:
         WEIGHTS.write_text(json.dumps(trained, sort_keys=True, separators=(",", ":")) + "\n")
         print(f"wrote {WEIGHTS} ({WEIGHTS.stat().st_size // 1024} KiB)")

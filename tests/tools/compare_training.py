@@ -59,14 +59,9 @@ def measure(
         rows = [r for f in files for r in train.load(f) if not _excluded(r, without)] + older
         rows += added if name == "all files" else []
         sources[name] = [r for r in rows if only in (None, r["inquiry_type"])]
-    results, models = {}, {}
-    for data, rows in sources.items():
-        for setting in train.SETTINGS:
-            models[(data, *setting)] = model = train.fit(field, rows, *setting, cache)
-            results[(data, *setting)] = train.accuracy(model, dev, field, cache)
-    choice = max(results, key=lambda c: (results[c], c[0] == "all files", -c[1]))
+    choice, chosen, dev_acc = train.choose(field, sources, dev, cache)
     rows = sources[choice[0]]
-    answers = [(r, _right(models[choice], r, field, cache)) for r in dev if r.get(field)]
+    answers = [(r, _right(chosen, r, field, cache)) for r in dev if r.get(field)]
     right = total = 0
     for k in range(FOLDS):
         held = [r for r in rows if r["id"].startswith("m") and fold_of(r["id"]) == k]
@@ -76,7 +71,7 @@ def measure(
         right += sum(ok for _, ok in held_answers)
         total += len(held_answers)
         answers += held_answers
-    dev_acc, cv_acc = results[choice], right / total
+    cv_acc = right / total
     foreign = [ok for r, ok in answers if r["language"] != "en"]
     return {
         "dev": round(dev_acc, 4),

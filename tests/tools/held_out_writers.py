@@ -51,13 +51,7 @@ def measure(held_out: str, salt: int, added: list[dict], cache: dict) -> dict[st
         sources[name] = rows + (added if name == "all files" else [])
     counts = {}
     for task in TASKS:
-        results, models = {}, {}
-        for data, rows in sources.items():
-            for setting in train.SETTINGS:
-                models[(data, *setting)] = model = train.fit(task, rows, *setting, cache)
-                results[(data, *setting)] = train.accuracy(model, dev, task, cache)
-        choice = max(results, key=lambda c: (results[c], c[0] == "all files", -c[1]))
-        model = models[choice]
+        _, model, _ = train.choose(task, sources, dev, cache)
         right = sum(
             model.predict(r["message"], train.cache_features(r["message"], cache)).label == r[task]
             for r in held
