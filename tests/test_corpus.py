@@ -71,11 +71,6 @@ def test_the_recorded_real_model_answers_the_first_messages_of_its_split(split):
     assert all(row["classify_s"] > 0 for row in rows)
 
 
-def _rows(*patterns: str) -> list[dict]:
-    paths = sorted(path for pattern in patterns for path in CORPUS.glob(pattern))
-    return [json.loads(line) for path in paths for line in path.read_text("utf-8").splitlines()]
-
-
 def test_no_training_file_holds_a_near_copy_of_a_dev_or_test_message():
     """A model that learned a near copy of a held-out message scores it too easily, so the
     training files may not hold one (SPLITS.md: 17 such rows were removed)."""
@@ -84,8 +79,10 @@ def test_no_training_file_holds_a_near_copy_of_a_dev_or_test_message():
     sys.path.insert(0, str(CORPUS.parents[2] / "tests" / "tools"))
     from near_copies import near_copies
 
-    held_out = _rows("dev.jsonl", "test.jsonl")
-    assert near_copies(_rows("extra_train_*.jsonl"), held_out) == []
+    from mock_server.offline.train import load
+
+    held_out = load("dev", "test")
+    assert near_copies(load("extra_train_*"), held_out) == []
     # and the check finds one when there is one: a held-out message with one word changed
     copy = dict(held_out[0], id="x1", message=held_out[0]["message"] + " thanks")
     assert near_copies([copy], held_out)[0][:2] == ("x1", held_out[0]["id"])
@@ -102,7 +99,7 @@ def test_the_new_writers_files_are_never_trained_on_and_hold_no_near_copy():
 
     from mock_server.offline import train
 
-    measured = _rows("new_writers/*.jsonl")
+    measured = train.load("new_writers/*")
     assert len(measured) >= 700 and {row["id"][0] for row in measured} == {"h", "i"}
     learned = [row for files in train.DATA.values() for row in train.load(*files)]
     assert not {row["id"] for row in learned} & {row["id"] for row in measured}

@@ -43,12 +43,16 @@ MIN_SEEN = 2  # features seen in fewer training messages are left out
 PRUNE = 0.06  # smaller weights are dropped: they change almost nothing and fill the file
 
 
+def rows_of(path: Path) -> list[dict]:
+    """The labeled rows of one corpus-format file (one JSON object per line)."""
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
 def load(*names: str) -> list[dict]:
-    rows = []
-    for name in names:
-        for path in sorted(CORPUS.glob(f"{name}.jsonl")):
-            rows += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
-    return sorted(rows, key=lambda row: row["id"])
+    """The rows of the corpus files matching ``names`` ("dev", "extra_train_*",
+    "new_writers/*"), sorted by id."""
+    paths = [path for name in names for path in sorted(CORPUS.glob(f"{name}.jsonl"))]
+    return sorted((row for path in paths for row in rows_of(path)), key=lambda row: row["id"])
 
 
 def shuffled(rows: list[dict]) -> list[dict]:
@@ -59,8 +63,7 @@ def shuffled(rows: list[dict]) -> list[dict]:
 
 def load_older_set() -> list[dict]:
     """The 132 messages the first offline model was written against (no intents)."""
-    path = CORPUS.parent / "labeled_messages.jsonl"
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return rows_of(CORPUS.parent / "labeled_messages.jsonl")
 
 
 def fit(task: str, rows: list[dict], epochs: int, l2: float, cache: dict) -> LinearModel:

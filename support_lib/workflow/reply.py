@@ -70,8 +70,9 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
         for match in ORDER_REFERENCE.finditer(text):
             if squashed(match["ref"]) not in flat:
                 return f"it names order {match['ref']!r}, which nothing it was given holds"
-        known = {round(_value(n), 2) for n in NUMBER.findall(given)}
-        for match in AMOUNT.finditer(text):
+        amounts = list(AMOUNT.finditer(text))
+        known = {round(_value(n), 2) for n in NUMBER.findall(given)} if amounts else set()
+        for match in amounts:
             if round(_value(match["before"] or match["after"]), 2) not in known:
                 amount = match.group().strip()
                 return f"it names an amount ({amount}) that nothing it was given holds"

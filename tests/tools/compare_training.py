@@ -53,21 +53,20 @@ def measure(
     train.shuffled = salted(salt)
     field, only = train.TASKS[task]
     dev = [r for r in train.load("dev") if only in (None, r["inquiry_type"])]
-    older = train.load_older_set()
-    sources = {}
-    for name, files in train.DATA.items():
-        rows = [r for f in files for r in train.load(f) if not _excluded(r, without)] + older
-        rows += added if name == "all files" else []
-        sources[name] = [r for r in rows if only in (None, r["inquiry_type"])]
+    letters = {name.removeprefix("extra_train_") for name in without}
+    sources = {
+        name: [r for r in rows if only in (None, r["inquiry_type"])]
+        for name, rows in training_sources(letters, added).items()
+    }
     choice, chosen, dev_acc = train.choose(field, sources, dev, cache)
     rows = sources[choice[0]]
-    answers = [(r, _right(chosen, r, field, cache)) for r in dev if r.get(field)]
+    answers = [(r, is_right(chosen, r, field, cache)) for r in dev if r.get(field)]
     right = total = 0
     for k in range(FOLDS):
         held = [r for r in rows if r["id"].startswith("m") and fold_of(r["id"]) == k]
         held_ids = {r["id"] for r in held}
         model = train.fit(field, [r for r in rows if r["id"] not in held_ids], *choice[1:], cache)
-        held_answers = [(r, _right(model, r, field, cache)) for r in held if r.get(field)]
+        held_answers = [(r, is_right(model, r, field, cache)) for r in held if r.get(field)]
         right += sum(ok for _, ok in held_answers)
         total += len(held_answers)
         answers += held_answers
@@ -82,23 +81,24 @@ def measure(
     }
 
 
-def _right(model, row: dict, field: str, cache: dict) -> bool:
+def training_sources(leave_out: set[str], added: list[dict]) -> dict[str, list[dict]]:
+    """``train.DATA``'s data choices as rows, without the ``extra_train_`` files whose
+    letters are in ``leave_out``, with ``added`` rows in "all files"."""
+    sources = {}
+    for name, files in train.DATA.items():
+        rows = [r for f in files for r in train.load(f) if r["id"][0] not in leave_out]
+        sources[name] = rows + train.load_older_set() + (added if name == "all files" else [])
+    return sources
+
+
+def is_right(model, row: dict, field: str, cache: dict) -> bool:
     x = train.cache_features(row["message"], cache)
     return model.predict(row["message"], x).label == row[field]
 
 
-def _excluded(row: dict, without: set[str]) -> bool:
-    return row["id"][0] in {name.removeprefix("extra_train_") for name in without}
-
-
 def rows_from(paths: list[str]) -> list[dict]:
-    """The labeled rows of corpus-format files (one JSON object per line)."""
-    return [
-        json.loads(line)
-        for path in paths
-        for line in Path(path).read_text("utf-8").splitlines()
-        if line.strip()
-    ]
+    """The labeled rows of corpus-format files given by path."""
+    return [row for path in paths for row in train.rows_of(Path(path))]
 
 
 def main() -> None:

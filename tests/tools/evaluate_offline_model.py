@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from mock_server.offline.train import rows_of
 from mock_server.offline_model import answer
 from support_lib.batch import wilson
 from support_lib.llm import response_format
@@ -73,7 +74,7 @@ def evaluate(split: str, limit: int | None = None, ask=ask, record: Path | None 
     """Measure one split; with ``record``, also write each message's answers to
     ``record/<split>.jsonl`` (lesson 08 compares a recorded real model with the stand-in)."""
     path = Path(split) if split.endswith(".jsonl") else CORPUS / f"{split}.jsonl"
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    rows = rows_of(path)
     split = path.stem
     rows = rows[:limit] if limit else rows
     right = {"inquiry_type": 0, "sentiment": 0, "urgency": 0, "name": 0, "order_id": 0}

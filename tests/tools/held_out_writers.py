@@ -28,7 +28,7 @@ import json
 import time
 from pathlib import Path
 
-from compare_training import rows_from, salted
+from compare_training import is_right, rows_from, salted, training_sources
 
 from mock_server.offline import train
 
@@ -39,24 +39,16 @@ def measure(held_out: str, salt: int, added: list[dict], cache: dict) -> dict[st
     """[right, total] per task on the held-out file (a letter of ``extra_train_*``, trained
     without it, or the path of a file that is never trained on)."""
     train.shuffled = salted(salt)
-    path = Path(held_out)
-    held = (
-        rows_from([held_out]) if path.suffix == ".jsonl" else train.load(f"extra_train_{held_out}")
-    )
+    if held_out.endswith(".jsonl"):  # never a training file: nothing to leave out
+        held, sources = rows_from([held_out]), training_sources(set(), added)
+    else:
+        held = train.load(f"extra_train_{held_out}")
+        sources = training_sources({held_out}, added)
     dev = train.load("dev")
-    older = train.load_older_set()
-    sources = {}
-    for name, files in train.DATA.items():
-        rows = [r for f in files for r in train.load(f) if r["id"][0] != held_out] + older
-        sources[name] = rows + (added if name == "all files" else [])
     counts = {}
     for task in TASKS:
         _, model, _ = train.choose(task, sources, dev, cache)
-        right = sum(
-            model.predict(r["message"], train.cache_features(r["message"], cache)).label == r[task]
-            for r in held
-        )
-        counts[task] = [right, len(held)]
+        counts[task] = [sum(is_right(model, r, task, cache) for r in held), len(held)]
     return counts
 
 

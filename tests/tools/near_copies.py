@@ -14,12 +14,12 @@ one line per near copy: the new row's id, the other message's id and the share.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[2] / "support_lib" / "data" / "corpus"
+from mock_server.offline.train import CORPUS, rows_of
+
 OLDER = CORPUS.parent / "labeled_messages.jsonl"
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 LIMIT = 0.6
@@ -27,10 +27,6 @@ LIMIT = 0.6
 
 def words(text: str) -> frozenset[str]:
     return frozenset(WORD.findall(text.lower()))
-
-
-def rows_of(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
 def near_copies(new: list[dict], known: list[dict]) -> list[tuple[str, str, float]]:
