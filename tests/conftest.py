@@ -3,6 +3,8 @@ one per module, on a free port with an in-memory database."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from mock_server import start_server
@@ -28,3 +30,13 @@ def fresh(server):
     server.reset()
     server.configure(latency_ms=0, per_token_ms=0, fault_rate=0.0)
     return server
+
+
+@pytest.fixture
+def refused_url():
+    """A loopback URL that refuses connections. Its port stays bound, without listening, for
+    the whole test: a port bound and closed at once could be taken by another program (a
+    second test suite, say) before the test connects, and would then answer."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"

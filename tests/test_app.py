@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import socket
 
 import pytest
 
@@ -30,14 +29,6 @@ NODE_STATUS = re.compile(r'<g class="skdag-node [^"]*skdag-(\w+)" data-node="([^
 @pytest.fixture
 def app(fresh):
     return SupportApp(mock_url=fresh.url)
-
-
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on (bound once for a free number, then closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def dag_statuses(svg: str) -> dict[str, str]:
@@ -257,8 +248,8 @@ def test_too_long_message_gives_a_readable_error(app):
     )
 
 
-def test_server_down_shows_a_readable_failure(server):
-    app = SupportApp(mock_url=closed_port_url())
+def test_server_down_shows_a_readable_failure(server, refused_url):
+    app = SupportApp(mock_url=refused_url)
     click(app, CALM["message"])
     assert app.trace is not None and app.trace.status == "failed"
     status = text_of(app.status.value)

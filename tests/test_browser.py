@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -89,12 +88,6 @@ def need_browser() -> None:
         pytest.skip(f"browser test skipped: {problem}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def trust(paths: list[Path], data_dir: Path) -> None:
     """Sign the lessons in the private data dir (the files themselves are not touched)."""
     from nbformat.sign import NotebookNotary
@@ -106,12 +99,16 @@ def trust(paths: list[Path], data_dir: Path) -> None:
 
 
 class Lab:
-    """A JupyterLab server in its own process group, with private folders."""
+    """A JupyterLab server in its own process group, with private folders.
 
-    def __init__(self, tmp: Path):
+    It picks its own port (``--port=0``) and the test reads it back from the server's info
+    file: a port chosen here and handed over would stay free only until something else on
+    the machine took it, and JupyterLab would then quietly move to another. Its kernels use
+    Unix sockets for the same reason (see the repository's ``conftest.py``)."""
+
+    def __init__(self, tmp: Path, unix_socket_kernels: bool):
         self.tmp = tmp
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = ""  # known once the server has written its info file
         settings = tmp / "settings"
         for name, values in LAB_SETTINGS.items():
             path = settings / f"{name}.jupyterlab-settings"
@@ -137,13 +134,15 @@ class Lab:
             "--ServerApp.password=",
             "--LabApp.news_url=None",
             "--ServerApp.ip=127.0.0.1",
-            f"--port={self.port}",
+            "--port=0",
             f"--ServerApp.root_dir={NOTEBOOKS}",
             f"--LabApp.user_settings_dir={settings}",
             f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
             f"--FileCheckpoints.checkpoint_dir={tmp / 'checkpoints'}",  # not in notebooks/
             "--LabApp.expose_app_in_browser=True",
         ]
+        if unix_socket_kernels:
+            self.command.append("--KernelManager.transport=ipc")
         self.log_path = tmp / "jupyterlab.log"
         self.proc: subprocess.Popen | None = None
 
@@ -160,6 +159,11 @@ class Lab:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited early:\n{self.log()}")
+            if not self.url:
+                self.url = self.served_url()
+                if not self.url:
+                    time.sleep(0.2)
+                    continue
             try:
                 with urllib.request.urlopen(self.url + "/api/status", timeout=1) as reply:
                     if reply.status == 200:
@@ -167,6 +171,14 @@ class Lab:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{self.log()}")
+
+    def served_url(self) -> str:
+        """The server's address from its info file (``jpserver-<pid>.json``), once written."""
+        info = self.tmp / "runtime" / f"jpserver-{self.proc.pid}.json"
+        try:
+            return f"http://127.0.0.1:{json.loads(info.read_text())['port']}"
+        except (OSError, ValueError, KeyError):
+            return ""  # not written yet, or half-written
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -183,11 +195,12 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, kernels_on_unix_sockets):
     need_browser()
     if not LESSONS:
         pytest.skip("no lesson notebooks yet")
-    server = Lab(tmp_path_factory.mktemp("jupyterlab"))
+    tmp = tmp_path_factory.mktemp("jupyterlab")
+    server = Lab(tmp, unix_socket_kernels=kernels_on_unix_sockets(tmp / "runtime"))
     try:
         server.start()
         yield server

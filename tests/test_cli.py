@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -184,11 +183,8 @@ def test_failed_run_with_nothing_completed_has_no_completed_list(faulty):
     assert "Traceback" not in result.stderr
 
 
-def test_unreachable_mock_url_is_explained():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = cli("--mock-url", f"http://127.0.0.1:{port}")
+def test_unreachable_mock_url_is_explained(refused_url):
+    result = cli("--mock-url", refused_url)
     assert result.returncode == 1
     assert "cannot reach the mock server" in result.stderr
     assert "Traceback" not in result.stderr

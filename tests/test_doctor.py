@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -77,16 +76,10 @@ def test_an_unwritable_folder_fails(tmp_path):
     assert finding.level == "fail" and "cannot write in" in finding.message
 
 
-def test_an_unreachable_model_server_fails_with_a_fix():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1", "SUPPORT_KIT_MODEL": "llama3.2"}
+def test_an_unreachable_model_server_fails_with_a_fix(refused_url):
+    env = {"OPENAI_BASE_URL": f"{refused_url}/v1", "SUPPORT_KIT_MODEL": "llama3.2"}
     finding = doctor.check_backend(env, timeout=2)
-    assert (
-        finding.level == "fail"
-        and f"cannot connect to http://127.0.0.1:{port}/v1" in finding.message
-    )
+    assert finding.level == "fail" and f"cannot connect to {refused_url}/v1" in finding.message
     assert "unset it to work offline" in finding.fix
 
 
