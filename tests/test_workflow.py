@@ -530,11 +530,20 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("We will refund $49.99 today.", "($49.99)"),
         ("A credit of 1,200 dollars is on its way.", "(1,200 dollars)"),
         ("It will arrive in 2 days.", None),  # a number, not money
+        ("It will arrive on Friday.", "(Friday)"),
+        ("Sorry it was not there on Monday.", None),  # the customer's own day
+        ("You were charged on March 3rd.", None),  # the customer's "3/3/2026"
+        ("We expect it by the 4th of March.", "(4th of March)"),
+        ("It shipped on 2026-03-05.", "(2026-03-05)"),
+        ("Update the app to 2.10.15 and we may 5 times check.", None),  # no day
+        ("We will refund it within five business days.", None),  # policy, not a day
     ],
 )
-def test_order_numbers_and_amounts_in_a_reply_are_checked_against_its_inputs(text, problem):
+def test_facts_in_a_reply_are_checked_against_its_inputs(text, problem):
+    """Order numbers, amounts and days."""
     inputs = {
-        "customer_message": "Where is order #50422? I was charged £14.99 twice. Anna",
+        "customer_message": "Where is order #50422? Not here Monday. I was charged £14.99 "
+        "twice on 3/3/2026. Anna",
         "account_info": {"balance": 120.5, "status": "active"},
     }
     found = reply_problem(text, inputs)

@@ -42,6 +42,45 @@ AMOUNT = re.compile(
 )
 NUMBER = re.compile(r"\d[\d,]{0,15}(?:\.\d+)?")
 
+# "March 3", "3rd of March", "Dec. 24", "2026-12-01", "12/05/2026", "05.12.2026", "Friday": a
+# day a customer reads as a promise ("it will arrive on Friday"). Month names are matched
+# with their capital only, so "we may 5..." is no date. Relative times ("within five
+# business days") are policy, not a fact of this case, and are not checked.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = r"(?P<{0}>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?)"
+_DAY = r"(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)?"
+DATE = re.compile(
+    rf"\b{_MONTH.format('month')}\s+{_DAY.format('day')}\b"
+    rf"|\b{_DAY.format('day2')}\s+(?:of\s+)?{_MONTH.format('month2')}"
+    r"|\b(?P<iso>\d{4}-\d{1,2}-\d{1,2})\b"
+    r"|\b(?P<numeric>\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4})\b"  # not "v2.10.15"
+    r"|\b(?P<weekday>(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b",
+    re.I,
+)
+
+
+def _days(text: str) -> list[tuple[str, set[str]]]:
+    """Each day ``text`` names, as written and as every month-day it could mean:
+    "3/4/2026" is "3-4" or "4-3", "Friday" is "friday"."""
+    found = []
+    for match in DATE.finditer(text):
+        month_name = match["month"] or match["month2"]
+        if month_name:
+            if not month_name[0].isupper() or month_name[:3].title() not in MONTHS:
+                continue  # "may 5" in running text, or a word that only starts like a month
+            day = int(match["day"] or match["day2"])
+            means = {f"{MONTHS.index(month_name[:3].title()) + 1}-{day}"}
+        elif match["iso"]:
+            _, month, day = match["iso"].split("-")
+            means = {f"{int(month)}-{int(day)}"}
+        elif match["numeric"]:
+            first, second, _ = re.split(r"[/.]", match["numeric"])
+            means = {f"{int(first)}-{int(second)}", f"{int(second)}-{int(first)}"}
+        else:
+            means = {match["weekday"].lower()}
+        found.append((match.group().rstrip("."), means))
+    return found
+
 
 def _value(number: str) -> float:
     """ "1,200.50" → 1200.5; "14,99" (a decimal comma) → 14.99."""
@@ -57,8 +96,9 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
     fails here and is asked again, instead of the customer getting half a reply. Given
     the node's ``inputs``, an order number the reply names must be one of them: a model
     that writes "order #1234567890" for a customer who gave none is asked again; so is
-    one that names an amount of money ("a refund of $49.99") that no input holds: a
-    customer takes a stated amount as a promise."""
+    one that names an amount of money ("a refund of $49.99") or a day ("it will arrive on
+    Friday", "by March 3") that no input holds: a customer takes a stated amount or day
+    as a promise."""
     if len(text) > MAX_REPLY_CHARS:
         return f"it has {len(text):,} characters; a reply has at most {MAX_REPLY_CHARS:,}"
     leftover = LEFTOVERS.search(text)
@@ -76,6 +116,11 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
             if round(_value(match["before"] or match["after"]), 2) not in known:
                 amount = match.group().strip()
                 return f"it names an amount ({amount}) that nothing it was given holds"
+        named = _days(text)
+        known = set().union(*(means for _, means in _days(given))) if named else set()
+        for day, means in named:
+            if not means & known:
+                return f"it names a day ({day}) that nothing it was given holds"
     if text.rstrip()[-1] in ".!?…)\"'»”’:" or _ends_with_sign_off(text):
         return None
     return f"it stops mid-sentence (…{text.rstrip()[-30:]!r})"
