@@ -1,13 +1,15 @@
 """How far can two readers of the labeling guide agree on sentiment, and where does the
 offline model stand between them?
 
-    python tests/tools/label_agreement.py
+    python tests/tools/label_agreement.py             # the dev split
+    python tests/tools/label_agreement.py writer_h    # new writer h (never trained on)
 
-``support_lib/data/corpus/second_reader/dev_sentiment.jsonl`` holds a second, blind
-labeling of the dev split's sentiment: a helper agent (not a person) read only the
-guide's sentiment rules and the messages, never the original labels or any model output,
-and marked the cases it found borderline (``sure: false``). The dev split only: the test
-split is measured, never read again.
+``support_lib/data/corpus/second_reader/<set>_sentiment.jsonl`` holds a second, blind
+labeling of a set's sentiment: a helper agent (not a person) read only the guide's
+sentiment rules and the messages, never the original labels or any model output, and
+marked the cases it found borderline (``sure: false``). Two sets: dev (one writer, the one
+the test split comes from) and writer h (who wrote to the guide alone, so their labels
+are another writer's reading of it). Not the test split: it is measured, never read again.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 from evaluate_offline_model import ask  # noqa: E402
 
 from support_lib.batch import wilson  # noqa: E402
-from support_lib.examples import load_split  # noqa: E402
 from support_lib.workflow import SentimentAnalysis  # noqa: E402
 from support_lib.workflow.analysis import SENTIMENT_PROMPT  # noqa: E402
 
-SECOND = ROOT / "support_lib" / "data" / "corpus" / "second_reader" / "dev_sentiment.jsonl"
+CORPUS = ROOT / "support_lib" / "data" / "corpus"
+SETS = {"dev": CORPUS / "dev.jsonl", "writer_h": CORPUS / "new_writers" / "writer_h.jsonl"}
 LABELS = ("negative", "neutral", "positive")
 
 
@@ -40,8 +42,14 @@ def kappa(a: list[str], b: list[str]) -> float:
 
 
 def main() -> None:
-    rows = load_split("dev")
-    second = {row["id"]: row for row in map(json.loads, SECOND.read_text("utf-8").splitlines())}
+    which = sys.argv[1] if len(sys.argv) > 1 else "dev"
+    if which not in SETS:
+        sys.exit(f"usage: label_agreement.py [{' | '.join(SETS)}]")
+    rows = [json.loads(line) for line in SETS[which].read_text("utf-8").splitlines() if line]
+    second_path = CORPUS / "second_reader" / f"{which}_sentiment.jsonl"
+    second = {
+        row["id"]: row for row in map(json.loads, second_path.read_text("utf-8").splitlines())
+    }
     labels = [row["sentiment"] for row in rows]
     reader = [second[row["id"]]["sentiment"] for row in rows]
     model = [ask(SENTIMENT_PROMPT, SentimentAnalysis, row["message"]).sentiment for row in rows]
