@@ -388,7 +388,8 @@ class SqlQuery(BaseModel):
 async def run_sql(query: SqlQuery, request: Request) -> JSONResponse:
     """Read-only SQL over the store (what `MockServer.query` calls)."""
     try:
-        rows = request.app.state.store.query(query.sql, query.params)
+        # in a worker thread: the event loop keeps serving other routes meanwhile
+        rows = await asyncio.to_thread(request.app.state.store.query, query.sql, query.params)
     except QueryError as exc:
         return _fail(request, 400, str(exc), param="sql")
     return JSONResponse(rows)

@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from .constants import DB_ENV_VAR, DEFAULT_DB_FILENAME
@@ -67,6 +68,15 @@ TABLES = ("escalations", "sent_messages", "analytics_logs", "idempotency")
 _READ_KEYWORDS = ("SELECT", "WITH", "VALUES", "EXPLAIN")
 
 
+QUERY_SECONDS = 2.0
+"""A `query` that runs longer is stopped: a recursive query that never ends must not stop
+the server (its lock and connection are shared by every route)."""
+QUERY_ROWS = 10_000
+"""A `query` that returns more rows is refused: the answer is read whole into memory."""
+MAX_VALUE_BYTES = 10_000_000
+"""SQLite refuses to build a text or blob longer than this (``SELECT zeroblob(1e9)``)."""
+
+
 class QueryError(ValueError):
     """A `query` that is not a single read-only statement, or that SQLite rejected."""
 
@@ -89,6 +99,7 @@ class Store:
         self._conn = sqlite3.connect(
             self.path, timeout=10, check_same_thread=False, isolation_level=None
         )
+        self._conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
         with self._lock:
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode = WAL")
@@ -114,17 +125,29 @@ class Store:
                 "only read-only statements are allowed (SELECT / WITH / VALUES / EXPLAIN); "
                 "the server writes the tables itself"
             )
+        deadline = time.monotonic() + QUERY_SECONDS
         with self._lock:
             # query_only makes SQLite itself refuse writes hidden inside the statement.
             self._conn.execute("PRAGMA query_only = ON")
+            # SQLite calls this every 10,000 steps of its virtual machine; True stops the query.
+            self._conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
             try:
                 cursor = self._conn.execute(sql, tuple(params))
                 names = [d[0] for d in cursor.description or ()]
-                return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+                rows = cursor.fetchmany(QUERY_ROWS + 1)
             except sqlite3.Error as exc:
+                if time.monotonic() > deadline:
+                    raise QueryError(
+                        f"the query ran for over {QUERY_SECONDS:g} s and was stopped: "
+                        "add a WHERE or a LIMIT"
+                    ) from exc
                 raise QueryError(f"SQLite error: {exc}") from exc
             finally:
+                self._conn.set_progress_handler(None, 0)
                 self._conn.execute("PRAGMA query_only = OFF")
+        if len(rows) > QUERY_ROWS:
+            raise QueryError(f"the query returns over {QUERY_ROWS:,} rows: add a LIMIT")
+        return [dict(zip(names, values, strict=True)) for values in rows]
 
     def recall(self, key: str) -> tuple[int, bytes] | None:
         """The answer first given to a request with this idempotency key, if any."""

@@ -52,6 +52,7 @@ def test_what_counts_as_high_stakes_is_data():
         "the account is account suspended"
     ]
     assert high_stakes("My lawyer will call", None) == ["legal words (lawyer)"]
+    assert high_stakes("re\u200bfunds?", None) == ["the message mentions refund"]  # invisible
     assert high_stakes("Where is my parcel?", "subscription_active") == []
 
 

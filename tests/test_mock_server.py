@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -422,6 +423,23 @@ def test_query_is_read_only(server: MockServer, http: httpx.Client) -> None:
             server.query(sql)
     assert server.query("SELECT COUNT(*) AS n FROM escalations") == [{"n": 1}]
     assert server.query("SELECT ? + 1 AS x", [41]) == [{"x": 42}]
+
+
+def test_a_query_that_never_ends_is_stopped_and_the_server_keeps_serving(
+    server: MockServer, http: httpx.Client
+) -> None:
+    count = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c{}) SELECT {} FROM c"
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(server.query, count.format("", "count(*)"))
+        assert http.get("/health").status_code == 200
+        assert not pending.done()  # /health was answered while the query ran
+        with pytest.raises(ValueError, match="was stopped: add a WHERE or a LIMIT"):
+            pending.result()
+    assert server.query("SELECT 1 AS x") == [{"x": 1}]
+    with pytest.raises(ValueError, match="over 10,000 rows: add a LIMIT"):
+        server.query(count.format(" LIMIT 10001", "x"))
+    with pytest.raises(ValueError, match="too big"):
+        server.query("SELECT zeroblob(100000000) AS b")
 
 
 def test_db_file_is_where_asked(server: MockServer, tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ sign-off of every message to a customer, and how model labels are normalised."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping
 from typing import Any, get_args
 
 from pydantic import BeforeValidator
@@ -54,3 +55,34 @@ def one_of(vocabulary: Mapping[str, str] | tuple[str, ...]) -> str:
 def squashed(text: str) -> str:
     """Letters and digits only, casefolded: "#50-422" and "50422" are the same order number."""
     return re.sub(r"[\W_]+", "", text.casefold())
+
+
+# Latin look-alikes in Cyrillic and Greek ("lаwyer" with a Cyrillic "а"), for matching only.
+LOOKALIKES = str.maketrans(
+    dict(zip("асеһіјкмнорѕтухԁԛԝүвαοριτκνυεχ", "acehijkmhopstyxdqwybaopitkvuex", strict=True))
+)
+
+
+def words_found(forms: Iterable[str], text: str) -> list[str]:
+    """The entries of a word list that ``text`` contains, as the list writes them.
+
+    An entry is a word or phrase; a trailing ``*`` stands for any ending ("lawyer*" finds
+    "lawyers"). The text is matched as a reader sees it, not as it is spelt in code points:
+    compatibility forms folded (NFKC: fullwidth letters, ligatures), invisible format
+    characters removed (a soft hyphen or zero-width space inside "law\u00adyer"), case
+    ignored, and Latin look-alikes from Cyrillic or Greek read as Latin. A rule that decides
+    something that matters must not be dodged by spelling."""
+    plain = "".join(
+        ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) != "Cf"
+    ).casefold()
+    readings = (plain, plain.translate(LOOKALIKES))
+    found = []
+    for entry in forms:
+        stem = entry.removesuffix("*")
+        pattern = r"\W+".join(map(re.escape, stem.casefold().split()))
+        pattern += r"\w*" if entry.endswith("*") else ""
+        if not "\u4e00" <= stem[0] <= "\u9fff":  # Chinese has no spaces between words
+            pattern = rf"(?<!\w){pattern}(?!\w)"
+        if any(re.search(pattern, reading) for reading in readings):
+            found.append(stem)
+    return found

@@ -9,7 +9,6 @@ case is logged (the original demo's escalation branch ended without either).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -20,7 +19,7 @@ from ..engine import FunctionNode
 from ..http_node import HTTPNode
 from ..llm import LLMNode, Prompt
 from .analysis import MESSAGE_BLOCK
-from .common import SAFETY, SIGN_OFF, labels, normalised
+from .common import SAFETY, SIGN_OFF, labels, normalised, words_found
 from .finish import send_node
 
 # ----------------------------------------------------------------------------- 7. decide
@@ -56,17 +55,28 @@ ESCALATION_PROMPT = Prompt(
 )
 
 LEGAL_WORDS = (
-    "lawyer", "solicitor", "attorney", "legal action", "take you to court", "sue you",
-    "small claims", "chargeback", "trading standards", "consumer protection", "ombudsman",
+    "lawyer*", "solicitor*", "attorney*", "legal action*", "legal proceeding*", "legal steps",
+    "lawsuit*", "law suit*", "sue you", "sue your*", "will sue", "i'll sue", "going to sue",
+    "gonna sue", "suing", "take you to court", "see you in court", "court case*",
+    "small claims", "chargeback*", "charge back", "trading standards", "consumer protection",
+    "ombudsman", "better business bureau", "regulator*", "data protection authority", "ico",
+    "report you to",
+    # Spanish, French, German, Russian, Chinese: the languages the kit recognises
+    "abogado*", "abogada*", "demandar*", "acción legal", "acciones legales", "tribunal*",
+    "avocat*", "procès", "poursuites judiciaires", "porter plainte", "anwalt*", "anwält*",
+    "rechtsanwalt*", "verklag*", "klage", "vor gericht", "gerichtlich*", "адвокат*", "юрист*",
+    "в суд", "судебн*", "иск", "律师", "起诉", "法院", "诉讼",
 )  # fmt: skip
 """Words that make a case a legal matter. Whatever the model decided, such a case goes to a
 person: a decision that matters has a floor in code, which no prompt injection can lower.
-It is data: change the words and the rule changes."""
+It is data: change the words and the rule changes. A trailing ``*`` stands for any ending;
+``words_found`` reads the message as a person would, so "law\u00adyers" (with an invisible
+soft hyphen) or "lаwyer" (with a Cyrillic "а") count too."""
 
 
 def legal_words_in(message: str) -> list[str]:
-    low = message.lower()
-    return [word for word in LEGAL_WORDS if re.search(rf"\b{re.escape(word)}\b", low)]
+    """The legal words in a message, as the list writes them (without the ``*``)."""
+    return words_found(LEGAL_WORDS, message)
 
 
 NO_ACCOUNT = {"account_action": None}

@@ -17,7 +17,6 @@ webhook, the app's inbox). Answers: approval ``{"decision": "approve" | "edit" |
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -26,9 +25,10 @@ from typing_extensions import TypedDict
 
 from ..engine import Node, NodeContext
 from ..inputs import check_text
+from .common import words_found
 from .escalation import legal_words_in
 
-HIGH_STAKES_WORDS = ("refund", "money back", "reimburse", "compensation", "delete my account",
+HIGH_STAKES_WORDS = ("refund*", "money back", "reimburse*", "compensation", "delete my account",
                      "close my account", "cancel my account")  # fmt: skip
 HIGH_STAKES_ACTIONS = ("refund_eligible", "account_suspended", "payment_issue")
 """A reply is held for approval when the message has one of these words (or a legal word)
@@ -37,8 +37,7 @@ or the account analysis found one of these actions."""
 
 def high_stakes(message: str, account_action: str | None) -> list[str]:
     """Why a reply to this message needs a person's approval (empty: it does not)."""
-    low = message.lower()
-    words = [w for w in HIGH_STAKES_WORDS if re.search(rf"\b{re.escape(w)}", low)]
+    words = words_found(HIGH_STAKES_WORDS, message)
     reasons = [f"the message mentions {', '.join(words)}"] if words else []
     legal = legal_words_in(message)
     if legal:
