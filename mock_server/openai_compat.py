@@ -11,6 +11,7 @@ Same request, same bytes: `id` and `created` are derived from a hash of the requ
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import hashlib
 import json
@@ -171,7 +172,11 @@ async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse 
     response_format = raw.get("response_format")
 
     sloppy = request.app.state.controls.knobs.sloppy_writer
-    content = answer(messages, response_format, body.temperature, sloppy=sloppy)
+    # In a worker thread: a long message takes the stand-in a while, and the server's other
+    # routes (/health, the support API) must not wait for it.
+    content = await asyncio.to_thread(
+        answer, messages, response_format, body.temperature, sloppy=sloppy
+    )
     if not isinstance(content, str):
         raise TypeError(f"offline_model.answer returned {type(content).__name__}, not str")
     if getattr(request.state, "fault", None) == "malformed":

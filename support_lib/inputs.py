@@ -29,6 +29,13 @@ EMAIL = re.compile(
 )
 INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Cn", "Co", "Cs"}
 """Unicode categories that show nothing on their own (controls, format marks, spaces...)."""
+BLANK_LETTERS = set("\u115f\u1160\u3164\uffa0\u2800")
+"""Characters that Unicode files as letters or symbols but that print as blank space (the
+Hangul fillers, the blank Braille pattern): a message of only these is empty too."""
+
+
+def _shows_nothing(ch: str) -> bool:
+    return unicodedata.category(ch) in INVISIBLE or ch in BLANK_LETTERS
 
 
 class InvalidInputError(ValueError):
@@ -54,10 +61,9 @@ def check_text(value: Any, field: str = "message", limit: int = MAX_MESSAGE_CHAR
     if "\x00" in value:
         raise InvalidInputError(field, f"the {field} holds a NUL character (\\x00); remove it")
     text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if not any(unicodedata.category(ch) not in INVISIBLE for ch in text):
-        raise InvalidInputError(
-            field, f"the {field} is empty (nothing visible in it): type what the customer wrote"
-        )
+    if all(map(_shows_nothing, text)):
+        advice = "type what the customer wrote" if field == "message" else f"write the {field}"
+        raise InvalidInputError(field, f"the {field} is empty (nothing visible in it): {advice}")
     if len(text) > limit:
         raise InvalidInputError(
             field,
@@ -80,6 +86,11 @@ def check_email(email: Any) -> str:
     if not isinstance(email, str) or not EMAIL.fullmatch(email.strip()):
         raise InvalidInputError(
             "email", "the email is not a single address (expected name@example.com)"
+        )
+    hidden = next((ch for ch in email.strip() if _shows_nothing(ch)), None)
+    if hidden is not None:  # it would reach the mail's "To:" unseen
+        raise InvalidInputError(
+            "email", f"the email holds an invisible or control character ({hidden!r}); remove it"
         )
     return email.strip()
 

@@ -176,9 +176,19 @@ async def open_deps(
 
 def _inputs_for(workflow: Workflow, message: Any, extra: dict[str, Any]) -> dict[str, Any]:
     """A string is a customer message (the support inputs, those the graph takes); a
-    mapping is the graph's own inputs, as they are."""
+    mapping is the graph's own inputs. Either way, a customer message and the support
+    inputs that come with it go through the one input policy (:func:`make_inputs`)."""
     if isinstance(message, Mapping):
-        return dict(message)
+        given = dict(message)
+        if "customer_message" not in given:
+            return given
+        extra = {
+            "email": given.get("customer_email"),
+            "ticket_id": given.get("ticket_id"),
+            "history": given.get("history"),
+        }
+        support = make_inputs(given["customer_message"], **extra)
+        return given | {k: v for k, v in support.items() if k in given or k in workflow.inputs}
     support = make_inputs(message, **extra)
     return {key: value for key, value in support.items() if key in workflow.inputs}
 

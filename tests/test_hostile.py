@@ -51,6 +51,12 @@ CASES = [  # (id, message, email, ticket_id, expected: OK or the field named in 
     ("padded-email", "Where is my parcel?", "  anna@example.com  ", None, OK),
     ("emoji-wall", "😡" * 3900, None, None, OK),  # once 4 s per token count, 14 s to analyse
     ("one-letter-lines", "x\n" * 3900, None, None, OK),
+    ("hangul-fillers", "\u3164\u3164 \u2800", None, None, "message"),  # letters that print blank
+    ("nul-in-email", "Where is my parcel?", "a\x00b@example.com", None, "email"),
+    ("bidi-in-email", "Where is my parcel?", "\u202eevil@example.com", None, "email"),
+    ("zero-width-email", "Where is my parcel?", "\u200b@example.com", None, "email"),
+    # 1,500 digits: echoed into every answer, it once pushed them past their token limit
+    ("digit-run", "Where is order #" + "7" * 1500 + "? My lawyer is ready.", None, None, OK),
 ]
 IDS = [case[0] for case in CASES]
 API_PATH = re.compile(r"^/(accounts/[A-Za-z0-9%._~-]+|support/(send|escalate)|analytics/log)$")

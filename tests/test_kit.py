@@ -103,6 +103,22 @@ async def test_a_learner_graph_runs_with_its_own_inputs(fresh):
     by_inputs = await arun({"customer_message": "hi"}, workflow=wf, mock_url=fresh.url)
     assert by_text.inputs == {"customer_message": "hello"} and by_text.state["shout"] == "HELLO"
     assert by_inputs.state["shout"] == "HI"
+    assert by_inputs.inputs == {"customer_message": "hi"}  # no support inputs added
+
+
+@pytest.mark.parametrize(
+    ("inputs", "field"),
+    [
+        ({"customer_message": "\x00" + "x" * 9000}, "message"),
+        ({"customer_message": "Where is it?", "customer_email": "x"}, "email"),
+        ({"customer_message": "Where is it?", "ticket_id": "../../x y"}, "ticket_id"),
+    ],
+)
+async def test_inputs_given_as_a_mapping_meet_the_same_policy(fresh, inputs, field):
+    with pytest.raises(InvalidInputError) as info:
+        await arun(inputs, mock_url=fresh.url)
+    assert info.value.field == field
+    assert fresh.requests() == []
 
 
 @pytest.mark.parametrize("message", ["", "   \n ", "\u200b\u200b", "x" * (MAX_MESSAGE_CHARS + 1)])

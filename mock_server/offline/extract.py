@@ -47,6 +47,10 @@ _NOT_ORDER_BEFORE = re.compile(
 )
 
 
+MAX_ORDER_ID = 40
+"""Longer runs are not order ids. Echoed into every answer, a run of 1,500 digits would
+push the answer past its token limit and fail the whole workflow."""
+
 _ORDER_VERB = re.compile(r"\b(?:to|will|would|'d|can|could|should|might|and)\s*$", re.IGNORECASE)
 
 
@@ -56,8 +60,8 @@ def extract_order_id(text: str) -> str | None:
     for pattern in _ORDER_PATTERNS:
         for m in pattern.finditer(text):
             value = m.group(1).strip("-")
-            if len(value) < 3 or not any(c.isdigit() for c in value):
-                continue
+            if not 3 <= len(value) <= MAX_ORDER_ID or not any(c.isdigit() for c in value):
+                continue  # too short, or a run of digits no shop numbers its orders with
             if pattern is _ORDER_PATTERNS[1] and _NOT_ORDER_BEFORE.search(text[: m.start()]):
                 continue
             # "to order 200 units" is a verb; a bare number must look like an order number

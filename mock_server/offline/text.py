@@ -12,6 +12,7 @@ Everything here is plain Python and regular expressions. Two ideas matter:
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import json
@@ -25,6 +26,7 @@ from typing import Any
 # ---------------------------------------------------------------------------
 
 _OPEN_TAG = re.compile(r"<([a-z][a-z0-9_]{0,40})>")
+_CLOSE_TAG = re.compile(r"</([a-z][a-z0-9_]{0,40})>")
 
 
 def message_text(content: Any) -> str:
@@ -55,13 +57,20 @@ def split_tags(text: str) -> tuple[dict[str, str], str]:
     """
     tags: dict[str, str] = {}
     outside: list[str] = []
+    # Where each closing tag is, found in one pass: searching the rest of the text for
+    # every opening tag would take quadratic time on text full of unclosed "<a>"s.
+    closings: dict[str, list[int]] = {}
+    for close in _CLOSE_TAG.finditer(text):
+        closings.setdefault(close.group(1), []).append(close.start())
     pos = 0
     while True:
         match = _OPEN_TAG.search(text, pos)
         if not match:
             break
         name = match.group(1)
-        end = text.find(f"</{name}>", match.end())
+        after = closings.get(name, [])
+        first = bisect.bisect_left(after, match.end())
+        end = after[first] if first < len(after) else -1
         if end == -1:  # not a block, just a "<word>" in prose
             outside.append(text[pos : match.end()])
             pos = match.end()
