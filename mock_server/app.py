@@ -23,6 +23,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from support_lib.web import read_body_within
+
 from . import openai_compat, support_api
 from .constants import MAX_BODY_BYTES, OFFLINE_MODEL_NAME, SERVICE_NAME, SERVICE_VERSION
 from .errors import error_response, pause, shutting_down
@@ -104,7 +106,7 @@ async def _answer(request: Request, call_next: CallNext) -> Response:
     started = time.perf_counter()
     body: bytes | None = None
     try:
-        body = await _read_body(request)
+        body = await read_body_within(request, MAX_BODY_BYTES)
         if body is None:
             response: Response = _fail(
                 request,
@@ -133,22 +135,6 @@ async def _answer(request: Request, call_next: CallNext) -> Response:
             result=getattr(request.state, "log_result", None),
         )
     return response
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The whole body, or None if it is over the limit. Checks the declared Content-Length
-    first, then the bytes actually received (a chunked upload declares no length)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            return None
-    # Cache it where Request.body() keeps it, so the route can still read the body.
-    request._body = bytes(body)
-    return request._body
 
 
 async def _apply_knobs(request: Request, call_next: CallNext) -> Response:

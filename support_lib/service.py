@@ -32,6 +32,7 @@ from .engine import ResumeError, Trace
 from .inputs import MAX_MESSAGE_CHARS, check_email, check_message, check_ticket_id
 from .kit import aresume as kit_aresume
 from .kit import arun, local_mock, port_problem, run_store, serve_app
+from .web import read_body_within
 from .workflow import SupportResult
 from .workflow.human import answer_for
 
@@ -142,9 +143,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _limit_body(request: Request, call_next: Any) -> Response:
-    """413 for a body announced as too big, before reading it."""
-    size = request.headers.get("content-length", "0")
-    if size.isdigit() and int(size) > MAX_BODY_BYTES:
+    """413 for a body over the limit, announced or streamed, before it is parsed."""
+    if await read_body_within(request, MAX_BODY_BYTES) is None:
         return _error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KiB")
     return await call_next(request)
 

@@ -107,6 +107,22 @@ def test_undecodable_json_and_huge_bodies_are_refused(client):
     assert response.status_code == 413
 
 
+def test_a_huge_body_sent_in_chunks_is_refused_too(client):
+    """A chunked upload announces no length: the limit counts the bytes as they come."""
+
+    def chunks():
+        yield b'{"message": "'
+        for _ in range(1000):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    response = client.post(
+        "/api/support/incoming", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert "over" in response.json()["error"]["message"]
+
+
 def test_unknown_run_is_404(client):
     response = client.get("/api/support/runs/run-000000000000")
     assert response.status_code == 404
