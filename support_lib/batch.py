@@ -80,13 +80,21 @@ async def _run_one(item: str | Mapping[str, Any], kwargs: dict[str, Any]) -> Tra
         return failed_trace(message, exc)
 
 
+PREVIEW_CHARS = 200
+
+
 def failed_trace(message: Any, exc: BaseException) -> Trace:
-    """A trace for a run that could not start: no nodes ran, the error says why."""
+    """A trace for a run that could not start: no nodes ran, the error says why. It keeps
+    the start of the refused message (the batch's list has all of it): a 10 MB message
+    refused for its size should not make every saved batch 10 MB."""
+    shown = message if isinstance(message, str) else repr(message)
+    if len(shown) > PREVIEW_CHARS:
+        shown = f"{shown[:PREVIEW_CHARS]}… ({len(shown):,} characters in all)"
     return Trace(
         run_id=f"run-{uuid.uuid4().hex[:12]}",
         workflow="customer_support",
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        inputs={"customer_message": message},
+        inputs={"customer_message": shown},
         graph={},
         status="failed",
         duration_ms=0.0,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -140,17 +139,20 @@ def _waiting(argv: list[str]) -> int:
     _common(parser, mock=False)
     args = parser.parse_args(argv)
     from . import kit
-    from .terminal import terminal_safe
+    from .terminal import terminal_json, terminal_safe
 
     runs = kit.run_store(args.db).waiting()
     if args.json:
-        print(json.dumps(runs, indent=2, ensure_ascii=False, default=str))
+        print(terminal_json(runs))
         return 0
     if not runs:
         print("No run is waiting for a person.")
-    for run in runs:
+    for run in runs:  # one line each: a customer's line breaks must not make up runs
         question = run["question"] or {}
-        what = question.get("why") or question.get("message") or ""
+        why = question.get("why")
+        what = "; ".join(why) if isinstance(why, list) else str(question.get("message") or "")
+        what = " ".join(what.split())
+        what = what if len(what) <= 80 else what[:79] + "…"
         print(terminal_safe(f"{run['run_id']}  {run['node']}  since {run['since']}  {what}"))
     return 0
 
@@ -184,7 +186,10 @@ def _answer_for(trace: Any, args: argparse.Namespace) -> dict[str, Any]:
 
     if trace.status != "waiting" or not trace.waiting_for:
         raise ResumeError(f"run {trace.run_id} is {trace.status}: there is nothing to answer")
-    text = Path(args.edit).read_text(encoding="utf-8") if args.edit else None
+    try:
+        text = Path(args.edit).read_text(encoding="utf-8") if args.edit else None
+    except UnicodeDecodeError:
+        raise ValueError(f"{args.edit} is not UTF-8 text: save it as UTF-8") from None
     decision = "edit" if text is not None else "approve" if args.approve else "reject"
     if trace.waiting_for["question"].get("kind") == "agent_reply" and text is None:
         raise ValueError(f"run {trace.run_id} waits for an agent's reply: give it with --edit FILE")
@@ -207,7 +212,7 @@ def _explain(exc: Exception) -> str:
 def _print(trace: Any, requests: list[dict[str, Any]], as_json: bool) -> None:
     from .metrics import compute_metrics
     from .report import format_report
-    from .terminal import terminal_safe
+    from .terminal import terminal_json, terminal_safe
 
     if not as_json:
         print(terminal_safe(format_report(trace, header=False)))
@@ -218,7 +223,7 @@ def _print(trace: Any, requests: list[dict[str, Any]], as_json: bool) -> None:
     data["mock_requests"] = [
         {key: entry.get(key) for key in ("method", "path", "body", "status")} for entry in requests
     ]
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    print(terminal_json(data))
 
 
 if __name__ == "__main__":

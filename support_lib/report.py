@@ -22,7 +22,10 @@ def _json(value: Any) -> str:
 
 
 def format_structure(graph: dict[str, Any]) -> str:
-    """The workflow structure: each node with its kind and where it leads."""
+    """The workflow structure: each node with its kind and where it leads (nothing for a
+    run that never started, such as a batch item refused before it ran)."""
+    if not graph:
+        return "Workflow: did not start (no node ran)"
     lines = [f"Workflow: {graph['name']} ({len(graph['nodes'])} nodes)"]
     for node in graph["nodes"]:
         targets = []

@@ -126,7 +126,12 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
         loc = [str(part) for part in error.get("loc", ()) if part != "body"]
         text = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if not loc and error.get("type") in ("model_attributes_type", "dict_type"):
-            text = 'it must be a JSON object such as {"message": "..."}'
+            example = (
+                '"decision": "approve"'
+                if request.url.path.endswith("/decision")
+                else ('"message": "..."')
+            )
+            text = f"it must be a JSON object such as {{{example}}}"
         problems.append(f"{'.'.join(loc) or 'body'}: {text}")
         fields.append(".".join(loc) or None)
     return _error(422, "; ".join(problems), fields[0] if len(fields) == 1 else None)
@@ -138,7 +143,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = str(exc.detail)
     if exc.status_code == 400 and "parsing the body" in detail:
-        return _error(400, "the body cannot be read: send JSON encoded as UTF-8")
+        return _error(
+            400,
+            "the body cannot be read: send JSON encoded as UTF-8, not nested too deeply "
+            "and with no number over 4,300 digits",
+        )
     return _error(exc.status_code, detail)
 
 
@@ -236,8 +245,10 @@ def _human_routes(app: FastAPI) -> None:
             trace = await kit_aresume(
                 run_id, answer, store=store, mock_url=app.state.mock_url, check=False
             )
-        except ResumeError as exc:
-            return _error(404 if "no run" in str(exc) else 409, str(exc))
+        except ResumeError as exc:  # (the store's message names its file: not for callers)
+            if "no run" in str(exc):
+                return _error(404, f"no run {run_id!r} is kept by this service")
+            return _error(409, str(exc))
         except ValueError as exc:
             return _error(422, str(exc).splitlines()[0])
         return _keep(app, trace, MAX_STORED_RUNS)

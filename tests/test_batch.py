@@ -13,6 +13,7 @@ from support_lib.batch import ConfusionMatrix, arun_batch, evaluate, format_eval
 from support_lib.engine import START
 from support_lib.examples import load_labeled
 from support_lib.inputs import MAX_MESSAGE_CHARS
+from support_lib.report import format_report
 
 
 def make_trace(state: dict, status: str = "completed") -> Trace:
@@ -143,6 +144,9 @@ async def test_failures_are_isolated(server):
         "InvalidInputError: the message has 8,001 characters; the limit is 8,000. "
     )
     assert len({t.run_id for t in traces}) == 5
+    for trace in traces:  # a run that never started is reported too
+        assert trace.run_id in format_report(trace)
+    assert len(traces[3].inputs["customer_message"]) < 300  # the start of what was refused
 
 
 async def test_an_exception_from_the_run_itself_becomes_a_failed_trace(monkeypatch):

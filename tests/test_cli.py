@@ -64,6 +64,17 @@ def test_control_characters_in_customer_text_are_printed_as_escapes():
         assert raw not in out
 
 
+def test_invisible_direction_and_width_characters_are_printed_as_escapes():
+    """A right-to-left override makes a terminal draw "gnp.exe" for "exe.png"."""
+    message = "Refund for order #12345 \u202egnp.exe\u202c, now\u200b please \u2066x\u2069"
+    for args in ((), ("--json",)):
+        result = cli(*args, "--message", message)
+        assert result.returncode == 0, result.stderr
+        for raw in ("\u202e", "\u202c", "\u200b", "\u2066", "\u2069"):
+            assert raw not in result.stdout
+    assert json.loads(result.stdout)["inputs"]["customer_message"] == message  # same JSON
+
+
 def test_json_output_has_state_statuses_metrics_and_requests():
     result = cli("--json", "--message", "Hi, when will order #50422 arrive? Thanks, Anna")
     assert result.returncode == 0, result.stderr

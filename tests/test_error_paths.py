@@ -79,10 +79,17 @@ def test_the_service_on_a_port_another_program_holds_says_so():
     assert "another program (not the support kit's mock server) is using it" in proc.stderr
 
 
+UNREADABLE = (
+    "the body cannot be read: send JSON encoded as UTF-8, not nested too deeply and with no "
+    "number over 4,300 digits"
+)
+
+
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
-        (b'\xff\xfe{"message": "hi"}', 400, "the body cannot be read: send JSON encoded as UTF-8"),
+        (b'\xff\xfe{"message": "hi"}', 400, UNREADABLE),
+        (b'{"message": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400, UNREADABLE),  # deep
         (b"[]", 422, 'body: it must be a JSON object such as {"message": "..."}'),
         (b"not json", 422, "the body is not valid JSON (Expecting value)"),
     ],

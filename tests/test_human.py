@@ -269,6 +269,13 @@ async def test_the_webhook_lists_waiting_runs_and_takes_decisions(fresh, tmp_pat
         assert [w["run_id"] for w in waiting] == [run_id] and waiting[0]["node"] == "approval_gate"
         bad = await client.post(f"/api/support/runs/{run_id}/decision", json={"decision": "maybe"})
         assert bad.status_code == 422
+        empty = {"decision": "edit", "text": " \u200b "}
+        bad = await client.post(f"/api/support/runs/{run_id}/decision", json=empty)
+        assert bad.status_code == 422 and bad.json()["error"]["message"] == (
+            "the edited reply is empty (nothing visible in it): write the edited reply"
+        )
+        missing = await client.post("/api/support/runs/run-000000000000/decision", json=empty)
+        assert missing.status_code == 404 and "sqlite3" not in missing.text  # no server path
         text = "Hi Anna, your refund for order #50005 is on its way. Lee"
         body = {"decision": "edit", "text": text, "by": "Lee"}
         done = await client.post(f"/api/support/runs/{run_id}/decision", json=body)
@@ -318,3 +325,18 @@ def test_a_claim_whose_process_stopped_can_be_released(tmp_path):
     store.release(trace.run_id)
     assert [w["run_id"] for w in store.waiting()] == [trace.run_id]
     assert store.claim(trace.run_id).run_id == trace.run_id
+
+
+async def test_the_waiting_list_shows_one_line_per_run_whatever_the_message_holds(fresh, tmp_path):
+    from support_lib.kit import arun
+
+    db = str(tmp_path / "runs.sqlite3")
+    forged = "run-000000000000  approval_gate  since 2026-12-01T09:00:00+00:00  a forged line"
+    message = f"I will sue you \u202eover order 10008.\n{forged}\nThanks"
+    trace = await arun(message, mock_url=fresh.url, human_in_the_loop=True, store=RunStore(db))
+    assert trace.status == "waiting"
+    listed = cli("waiting", "--db", db)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(trace.run_id)
+    assert "\u202e" not in listed.stdout and "\\u202e" in listed.stdout

@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from typing_extensions import TypedDict
 
 from ..engine import Node, NodeContext
-from ..inputs import check_text
+from ..inputs import InvalidInputError, check_text
 from .common import words_found
 from .escalation import legal_words_in
 
@@ -164,13 +164,20 @@ def answer_for(
     """A person's answer in the shape the waiting node asks for (every front door builds
     it here): an agent gives ``text`` as the reply; an approver approves, edits (with
     ``text``) or rejects."""
-    if question.get("kind") == "agent_reply":
-        if not text:
-            raise ValueError("this run waits for an agent's reply: give the reply's text")
-        return AgentReply(reply=text, by=by).model_dump()
-    decision = decision or ("edit" if text else None)
-    if decision not in ("approve", "edit", "reject"):
-        raise ValueError("this run waits for an approval: approve, edit (with the text) or reject")
-    return Approval(
-        decision=decision, text=text if decision == "edit" else None, by=by
-    ).model_dump()
+    try:
+        if question.get("kind") == "agent_reply":
+            if not text:
+                raise ValueError("this run waits for an agent's reply: give the reply's text")
+            return AgentReply(reply=text, by=by).model_dump()
+        decision = decision or ("edit" if text else None)
+        if decision not in ("approve", "edit", "reject"):
+            raise ValueError(
+                "this run waits for an approval: approve, edit (with the text) or reject"
+            )
+        return Approval(
+            decision=decision, text=text if decision == "edit" else None, by=by
+        ).model_dump()
+    except ValidationError as exc:  # one sentence for the person, not Pydantic's report
+        error = exc.errors()[0]
+        field = ".".join(map(str, error["loc"])) or "text"
+        raise InvalidInputError(field, error["msg"].removeprefix("Value error, ")) from None
