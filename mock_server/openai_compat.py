@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .constants import OFFLINE_MODEL_NAME
 from .errors import error_response, pause, shutting_down
+from .offline.schema_fill import SchemaError
 from .offline_model import answer, explain
 
 router = APIRouter(prefix="/v1")
@@ -164,7 +165,10 @@ async def get_model(model_id: str) -> JSONResponse:
 
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse | StreamingResponse:
-    raw = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    try:
+        raw = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    except ValueError as exc:  # Pydantic's serialization depth limit: the client's mistake
+        return error_response(400, f"The request nests too deeply: {exc}.", param="response_format")
     digest = hashlib.sha256(
         json.dumps(raw, sort_keys=True, separators=(",", ":")).encode("utf-8")
     ).hexdigest()
@@ -174,9 +178,12 @@ async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse 
     sloppy = request.app.state.controls.knobs.sloppy_writer
     # In a worker thread: a long message takes the stand-in a while, and the server's other
     # routes (/health, the support API) must not wait for it.
-    content = await asyncio.to_thread(
-        answer, messages, response_format, body.temperature, sloppy=sloppy
-    )
+    try:
+        content = await asyncio.to_thread(
+            answer, messages, response_format, body.temperature, sloppy=sloppy
+        )
+    except SchemaError as exc:  # the client's mistake, not worth a retry: 400, not 500
+        return error_response(400, str(exc), param="response_format")
     if not isinstance(content, str):
         raise TypeError(f"offline_model.answer returned {type(content).__name__}, not str")
     if getattr(request.state, "fault", None) == "malformed":

@@ -193,7 +193,10 @@ def as_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int of hundreds of digits is no score or duration
+            return None
     if isinstance(value, str):
         try:
             return float(value)

@@ -277,6 +277,31 @@ def test_same_request_same_bytes(client: OpenAI, http: httpx.Client) -> None:
 # ---- bad requests: 400 in OpenAI's shape, never 500 ----
 
 
+def nested_schema(depth: int) -> dict:
+    schema: dict = {"type": "string"}
+    for _ in range(depth):
+        schema = {"type": "object", "properties": {"a": schema}, "required": ["a"]}
+    return {"type": "json_schema", "json_schema": {"name": "Deep", "schema": schema}}
+
+
+SELF_REQUIRED = {  # a model whose required field is itself: no finite answer fits it
+    "type": "json_schema",
+    "json_schema": {
+        "name": "Node",
+        "schema": {
+            "$defs": {
+                "Node": {
+                    "type": "object",
+                    "properties": {"child": {"$ref": "#/$defs/Node"}},
+                    "required": ["child"],
+                }
+            },
+            "$ref": "#/$defs/Node",
+        },
+    },
+}
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [
@@ -296,6 +321,8 @@ def test_same_request_same_bytes(client: OpenAI, http: httpx.Client) -> None:
         ({"messages": MESSAGES, "temperature": 5}, "temperature"),
         ({"messages": MESSAGES, "max_tokens": 0}, "max_tokens"),
         ({"messages": MESSAGES, "stream": "yes please"}, "stream"),
+        ({"messages": MESSAGES, "response_format": SELF_REQUIRED}, "response_format"),
+        ({"messages": MESSAGES, "response_format": nested_schema(300)}, "response_format"),
     ],
 )
 def test_invalid_requests_are_400(http: httpx.Client, body: dict, param: str | None) -> None:

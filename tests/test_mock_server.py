@@ -250,6 +250,12 @@ def test_analytics_log_is_stored_with_columns(server: MockServer, http: httpx.Cl
         6.0,
         20.0,
     )
+    huge = b'{"quality_score": ' + b"9" * 400 + b"}"  # no float holds it: no score, no 500
+    json_type = {"content-type": "application/json"}
+    assert http.post("/analytics/log", content=huge, headers=json_type).status_code == 200
+    assert server.query("SELECT quality_score FROM analytics_logs ORDER BY rowid")[2] == {
+        "quality_score": None
+    }
 
 
 async def test_ids_unique_and_nothing_lost_under_concurrency(server: MockServer) -> None:

@@ -30,6 +30,14 @@ from .text import normalize, stable_hash
 from .writing import summary_sentence
 
 MAX_DEPTH = 4  # deeper than this, optional fields are null and arrays are empty
+MAX_OBJECTS_DEEP = 32  # deeper than this no answer is made: see SchemaError
+
+
+class SchemaError(ValueError):
+    """No answer can fit this schema: its objects nest deeper than ``MAX_OBJECTS_DEEP``,
+    which a model whose required field is the model itself does without end."""
+
+
 MISSING = object()  # "no opinion", as opposed to an explicit None (unknown order id)
 
 LABEL_SETS: list[tuple[str, tuple[str, ...]]] = [
@@ -190,6 +198,12 @@ class SchemaFiller:
 
     def fill_object(self, schema: dict, top: bool = False) -> dict:
         props = schema.get("properties", {})
+        if self.depth >= MAX_OBJECTS_DEEP:
+            raise SchemaError(
+                f"The response_format schema nests objects more than {MAX_OBJECTS_DEEP} deep "
+                "(a required field whose type is its own model never ends): make such "
+                "fields optional."
+            )
         self.depth += 1
         try:
             return {k: self.fill(v, k, 0, top=top) for k, v in props.items()}
