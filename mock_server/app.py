@@ -65,6 +65,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store = store
+    app.state.one_query = asyncio.Lock()  # /_sql runs one query at a time (see run_sql)
     app.state.controls = controls
     app.state.request_log = RequestLog(on_entry=on_request)
     app.state.in_flight = 0  # requests being answered now (GET /_info shows it)
@@ -247,9 +248,27 @@ def _body_for_log(body: bytes | None) -> Any:
     if len(body) > MAX_LOGGED_BODY_BYTES:
         return f"({len(body)} bytes, not kept in the log)"
     try:
-        return _parse_strict_json(body)
+        parsed = _parse_strict_json(body)
     except ValueError:  # includes UnicodeDecodeError
         return body.decode("utf-8", errors="replace")
+    if _nesting(parsed) > MAX_LOGGED_NESTING:  # the log is sent as JSON: keep it sendable
+        return f"(JSON nested over {MAX_LOGGED_NESTING} deep, not kept in the log)"
+    return parsed
+
+
+MAX_LOGGED_NESTING = 64
+
+
+def _nesting(value: Any) -> int:
+    """How deep lists and objects nest in ``value`` (without recursion: it may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 # ---- error handlers: every error is JSON in OpenAI's shape ----
@@ -374,8 +393,10 @@ class SqlQuery(BaseModel):
 async def run_sql(query: SqlQuery, request: Request) -> JSONResponse:
     """Read-only SQL over the store (what `MockServer.query` calls)."""
     try:
-        # in a worker thread: the event loop keeps serving other routes meanwhile
-        rows = await asyncio.to_thread(request.app.state.store.query, query.sql, query.params)
+        # In a worker thread, one query at a time: the event loop keeps serving the other
+        # routes, which wait for the store's lock at most one query's time limit.
+        async with request.app.state.one_query:
+            rows = await asyncio.to_thread(request.app.state.store.query, query.sql, query.params)
     except QueryError as exc:
         return _fail(request, 400, str(exc), param="sql")
     return JSONResponse(rows)

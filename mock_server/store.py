@@ -72,7 +72,9 @@ QUERY_SECONDS = 2.0
 """A `query` that runs longer is stopped: a recursive query that never ends must not stop
 the server (its lock and connection are shared by every route)."""
 QUERY_ROWS = 10_000
-"""A `query` that returns more rows is refused: the answer is read whole into memory."""
+QUERY_BYTES = 20_000_000
+"""A `query` that returns more rows, or more text, is refused: the answer is read whole
+into memory (and sent as JSON)."""
 MAX_VALUE_BYTES = 10_000_000
 """SQLite refuses to build a text or blob longer than this (``SELECT zeroblob(1e9)``)."""
 
@@ -134,8 +136,13 @@ class Store:
             try:
                 cursor = self._conn.execute(sql, tuple(params))
                 names = [d[0] for d in cursor.description or ()]
-                rows = cursor.fetchmany(QUERY_ROWS + 1)
-            except sqlite3.Error as exc:
+                rows, size = [], 0
+                while batch := cursor.fetchmany(100):
+                    rows += batch
+                    size += sum(len(v) for row in batch for v in row if isinstance(v, str | bytes))
+                    if len(rows) > QUERY_ROWS or size > QUERY_BYTES:
+                        break
+            except (sqlite3.Error, OverflowError) as exc:
                 if time.monotonic() > deadline:
                     raise QueryError(
                         f"the query ran for over {QUERY_SECONDS:g} s and was stopped: "
@@ -147,6 +154,11 @@ class Store:
                 self._conn.execute("PRAGMA query_only = OFF")
         if len(rows) > QUERY_ROWS:
             raise QueryError(f"the query returns over {QUERY_ROWS:,} rows: add a LIMIT")
+        if size > QUERY_BYTES:
+            raise QueryError(
+                f"the query's answer is over {QUERY_BYTES // 1_000_000} MB: select fewer "
+                "columns or rows"
+            )
         return [dict(zip(names, values, strict=True)) for values in rows]
 
     def recall(self, key: str) -> tuple[int, bytes] | None:

@@ -29,9 +29,10 @@ EMAIL = re.compile(
 )
 INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Cn", "Co", "Cs"}
 """Unicode categories that show nothing on their own (controls, format marks, spaces...)."""
-BLANK_LETTERS = set("\u115f\u1160\u3164\uffa0\u2800")
+BLANK_LETTERS = set("\u115f\u1160\u3164\uffa0\u2800\ufffc\U0001d159")
 """Characters that Unicode files as letters or symbols but that print as blank space (the
-Hangul fillers, the blank Braille pattern): a message of only these is empty too."""
+Hangul fillers, the blank Braille pattern, the object replacement character, a musical
+null notehead): a message of only these is empty too."""
 
 
 def _shows_nothing(ch: str) -> bool:

@@ -6,19 +6,25 @@ to a terminal (the CLI's report, the mock server's request log) goes through
 :func:`terminal_safe`, which shows such characters as visible escapes instead. Invisible
 format characters are shown too: a right-to-left override (U+202E) makes a terminal draw
 the rest of the line backwards ("gnp.exe" for "exe.png"), and zero-width spaces hide text
-inside words. The zero-width joiner stays: emoji sequences (a family, a flag) need it.
+inside words; tag characters (U+E0000...) can spell a whole hidden sentence. The
+zero-width joiner stays: emoji sequences (a family) need it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029"  # controls, line and paragraph separators
-    r"\u00ad\u061c\u180e\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
-    r"\ufeff\ufff9-\ufffb]"  # invisible format characters, bidirectional controls among them
+_CONTROL = re.compile(  # controls, line and paragraph separators, and every format character
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029"
+    + "".join(
+        re.escape(chr(code))
+        for code in range(0xA0, 0x110000)
+        if unicodedata.category(chr(code)) == "Cf" and code != 0x200D
+    )
+    + "]"
 )
 
 
@@ -33,4 +39,12 @@ def terminal_json(data: Any) -> str:
     characters :func:`terminal_safe` escapes are written as JSON escapes (``\\u202e``),
     so the JSON still means the same."""
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _CONTROL.sub(lambda m: _json_escape(m.group()), text)
+
+
+def _json_escape(ch: str) -> str:
+    """``\\uXXXX``, as a surrogate pair above U+FFFF (the tag characters U+E0000...)."""
+    units = ch.encode("utf-16-be")
+    return "".join(
+        f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2)
+    )

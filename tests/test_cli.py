@@ -67,10 +67,11 @@ def test_control_characters_in_customer_text_are_printed_as_escapes():
 def test_invisible_direction_and_width_characters_are_printed_as_escapes():
     """A right-to-left override makes a terminal draw "gnp.exe" for "exe.png"."""
     message = "Refund for order #12345 \u202egnp.exe\u202c, now\u200b please \u2066x\u2069"
+    message += " \U000e0068\U000e0069"  # tag characters: hidden text
     for args in ((), ("--json",)):
         result = cli(*args, "--message", message)
         assert result.returncode == 0, result.stderr
-        for raw in ("\u202e", "\u202c", "\u200b", "\u2066", "\u2069"):
+        for raw in ("\u202e", "\u202c", "\u200b", "\u2066", "\u2069", "\U000e0068"):
             assert raw not in result.stdout
     assert json.loads(result.stdout)["inputs"]["customer_message"] == message  # same JSON
 

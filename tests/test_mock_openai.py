@@ -302,6 +302,27 @@ SELF_REQUIRED = {  # a model whose required field is itself: no finite answer fi
 }
 
 
+SELF_LISTED = {  # a list whose items are such lists, at least one each: no end either
+    "type": "json_schema",
+    "json_schema": {
+        "name": "Lists",
+        "schema": {
+            "$defs": {"A": {"type": "array", "items": {"$ref": "#/$defs/A"}, "minItems": 1}},
+            "type": "object",
+            "properties": {"a": {"$ref": "#/$defs/A"}},
+            "required": ["a"],
+        },
+    },
+}
+HUGE_STRING = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "Huge",
+        "schema": {"type": "object", "properties": {"s": {"type": "string", "minLength": 10**9}}},
+    },
+}
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [
@@ -323,6 +344,8 @@ SELF_REQUIRED = {  # a model whose required field is itself: no finite answer fi
         ({"messages": MESSAGES, "stream": "yes please"}, "stream"),
         ({"messages": MESSAGES, "response_format": SELF_REQUIRED}, "response_format"),
         ({"messages": MESSAGES, "response_format": nested_schema(300)}, "response_format"),
+        ({"messages": MESSAGES, "response_format": SELF_LISTED}, "response_format"),
+        ({"messages": MESSAGES, "response_format": HUGE_STRING}, "response_format"),
     ],
 )
 def test_invalid_requests_are_400(http: httpx.Client, body: dict, param: str | None) -> None:

@@ -446,6 +446,10 @@ def test_a_query_that_never_ends_is_stopped_and_the_server_keeps_serving(
         server.query(count.format(" LIMIT 10001", "x"))
     with pytest.raises(ValueError, match="too big"):
         server.query("SELECT zeroblob(100000000) AS b")
+    with pytest.raises(ValueError, match="over 20 MB"):  # few rows, each of them big
+        server.query(count.format(" LIMIT 30", "zeroblob(1000000) AS b"))
+    with pytest.raises(ValueError, match="too large"):
+        server.query("SELECT ? AS x", [2**63])
 
 
 def test_db_file_is_where_asked(server: MockServer, tmp_path: Path) -> None:

@@ -419,7 +419,11 @@ async def test_a_legal_threat_escalates_whatever_the_model_decided():
         ("My lawyers will contact you.", "lawyer"),  # any ending
         ("Expect a lawsuit.", "lawsuit"),
         ("I will sue.", "will sue"),
-        ("See you in court.", "see you in court"),
+        ("See you in court.", "in court"),
+        ("We\u2019ll sue.", "we'll sue"),  # a phone's curly apostrophe
+        ("Expect a cease and desist.", "cease and desist"),
+        ("My law\ufe0fyer will call.", "lawyer"),  # a variation selector inside the word
+        ("\u029f\u1d00\u1d21\u028f\u1d07\u0280 next.", "lawyer"),  # small capitals
         ("My law\u00adyer will call.", "lawyer"),  # an invisible soft hyphen
         ("I will take legal\u200b action.", "legal action"),  # a zero-width space
         ("My l\u0430wyer will call.", "lawyer"),  # a Cyrillic "a"

@@ -113,13 +113,19 @@ _GENERIC_CAPS = {
 }  # fmt: skip
 
 
+MAX_PRODUCT = 60
+
+
 def extract_product(text: str) -> str | None:
     """A product mentioned by name ("my Acme X2", "the Acme app") or a known product noun."""
     text = text or ""
     for m in _PRODUCT_PATTERNS[1].finditer(text):
-        return m.group(1)
+        if len(m.group(1)) <= MAX_PRODUCT:
+            return m.group(1)
     for m in _PRODUCT_PATTERNS[0].finditer(text):
         phrase = m.group(1).strip()
+        if len(phrase) > MAX_PRODUCT:
+            continue  # no product is called that: echoed, it would overrun the answer
         tokens = phrase.split()
         while tokens and tokens[-1] in _GENERIC_CAPS:
             tokens.pop()

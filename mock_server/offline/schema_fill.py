@@ -30,12 +30,14 @@ from .text import normalize, stable_hash
 from .writing import summary_sentence
 
 MAX_DEPTH = 4  # deeper than this, optional fields are null and arrays are empty
-MAX_OBJECTS_DEEP = 32  # deeper than this no answer is made: see SchemaError
+MAX_NESTING = 32  # deeper than this no answer is made: see SchemaError
+MAX_ASKED = 10_000  # the most characters or items a schema may ask for at least
 
 
 class SchemaError(ValueError):
-    """No answer can fit this schema: its objects nest deeper than ``MAX_OBJECTS_DEEP``,
-    which a model whose required field is the model itself does without end."""
+    """No answer can be made for this schema: it nests deeper than ``MAX_NESTING`` (as a
+    model whose required field is the model itself does, without end), or it asks for more
+    than ``MAX_ASKED`` characters or items at least."""
 
 
 MISSING = object()  # "no opinion", as opposed to an explicit None (unknown order id)
@@ -88,6 +90,7 @@ class SchemaFiller:
         self.known = known or {}
         self.extras = extras or {}  # account_action, quality, email ... from the prompt
         self.depth = 0  # nesting of objects, to stop recursive schemas
+        self.nesting = 0  # nesting of fill() calls, to refuse schemas that never end
         self.item_text: Any = None  # the known text for the list item being filled
 
     # -- schema helpers ---------------------------------------------------------------------
@@ -160,7 +163,27 @@ class SchemaFiller:
     # -- filling ----------------------------------------------------------------------------
 
     def fill(self, schema: Any = None, name: str = "", index: int = 0, top: bool = False) -> Any:
+        self.nesting += 1
+        try:
+            if self.nesting > MAX_NESTING:
+                raise SchemaError(
+                    f"The response_format schema nests more than {MAX_NESTING} deep (a "
+                    "required field whose type is its own model never ends): make such "
+                    "fields optional."
+                )
+            return self._fill(schema, name, index, top)
+        finally:
+            self.nesting -= 1
+
+    def _fill(self, schema: Any, name: str, index: int, top: bool) -> Any:
         schema = self.resolve(self.root if schema is None else schema)
+        for key in ("minLength", "minItems"):
+            asked = schema.get(key, 0)
+            if isinstance(asked, int) and asked > MAX_ASKED:
+                raise SchemaError(
+                    f"The response_format schema asks for {key} {asked:,}; the offline model "
+                    f"writes at most {MAX_ASKED:,}."
+                )
         if top and name in self.known and self.conforms(self.known[name], schema):
             return self.known[name]
         in_item = (
@@ -198,12 +221,6 @@ class SchemaFiller:
 
     def fill_object(self, schema: dict, top: bool = False) -> dict:
         props = schema.get("properties", {})
-        if self.depth >= MAX_OBJECTS_DEEP:
-            raise SchemaError(
-                f"The response_format schema nests objects more than {MAX_OBJECTS_DEEP} deep "
-                "(a required field whose type is its own model never ends): make such "
-                "fields optional."
-            )
         self.depth += 1
         try:
             return {k: self.fill(v, k, 0, top=top) for k, v in props.items()}

@@ -59,8 +59,18 @@ def squashed(text: str) -> str:
 
 # Latin look-alikes in Cyrillic and Greek ("lаwyer" with a Cyrillic "а"), for matching only.
 LOOKALIKES = str.maketrans(
-    dict(zip("асеһіјкмнорѕтухԁԛԝүвαοριτκνυεχ", "acehijkmhopstyxdqwybaopitkvuex", strict=True))
+    dict(
+        zip(
+            "асеһіјкмнорѕтухԁԛԝүвӏαοριτκνυεχᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ‘’ʼ",
+            "acehijkmhopstyxdqwyblaopitkvuexabcdefghijklmnoprstuvwyz'''",
+            strict=True,
+        )
+    )
 )
+HIDDEN = {"Cf", "Mn", "Me"}
+"""What is dropped before matching: invisible format characters (soft hyphen, zero-width
+space), and marks that NFKC did not fold into a letter (a variation selector, a combining
+grapheme joiner) placed inside a word to break it up."""
 
 
 def words_found(forms: Iterable[str], text: str) -> list[str]:
@@ -69,11 +79,12 @@ def words_found(forms: Iterable[str], text: str) -> list[str]:
     An entry is a word or phrase; a trailing ``*`` stands for any ending ("lawyer*" finds
     "lawyers"). The text is matched as a reader sees it, not as it is spelt in code points:
     compatibility forms folded (NFKC: fullwidth letters, ligatures), invisible format
-    characters removed (a soft hyphen or zero-width space inside "law\u00adyer"), case
-    ignored, and Latin look-alikes from Cyrillic or Greek read as Latin. A rule that decides
+    characters and stray marks removed (a soft hyphen or zero-width space inside
+    "law\u00adyer"), case ignored, curly apostrophes read as straight ones, and Latin
+    look-alikes (Cyrillic, Greek, small capitals) read as Latin. A rule that decides
     something that matters must not be dodged by spelling."""
     plain = "".join(
-        ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) != "Cf"
+        ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) not in HIDDEN
     ).casefold()
     readings = (plain, plain.translate(LOOKALIKES))
     found = []

@@ -55,17 +55,18 @@ ESCALATION_PROMPT = Prompt(
 )
 
 LEGAL_WORDS = (
-    "lawyer*", "solicitor*", "attorney*", "legal action*", "legal proceeding*", "legal steps",
-    "lawsuit*", "law suit*", "sue you", "sue your*", "will sue", "i'll sue", "going to sue",
-    "gonna sue", "suing", "take you to court", "see you in court", "court case*",
-    "small claims", "chargeback*", "charge back", "trading standards", "consumer protection",
-    "ombudsman", "better business bureau", "regulator*", "data protection authority", "ico",
-    "report you to",
+    "lawyer*", "solicitor*", "attorney*", "barrister*", "legal action*", "legal proceeding*",
+    "legal steps", "legal counsel", "law firm*", "lawsuit*", "law suit*", "litigation",
+    "class action", "cease and desist", "sue you", "sue your*", "will sue", "i'll sue",
+    "we'll sue", "they'll sue", "going to sue", "gonna sue", "suing", "sued", "to court",
+    "in court", "court case*", "small claims", "chargeback*", "charge back",
+    "trading standards", "consumer protection", "ombudsman", "better business bureau",
+    "regulator*", "data protection authority", "ico", "report you to",
     # Spanish, French, German, Russian, Chinese: the languages the kit recognises
-    "abogado*", "abogada*", "demandar*", "acción legal", "acciones legales", "tribunal*",
+    "abogado*", "abogada*", "demanda*", "acción legal", "acciones legales", "tribunal*",
     "avocat*", "procès", "poursuites judiciaires", "porter plainte", "anwalt*", "anwält*",
     "rechtsanwalt*", "verklag*", "klage", "vor gericht", "gerichtlich*", "адвокат*", "юрист*",
-    "в суд", "судебн*", "иск", "律师", "起诉", "法院", "诉讼",
+    "в суд", "в суде", "судебн*", "иск", "律师", "起诉", "法院", "诉讼", "告你",
 )  # fmt: skip
 """Words that make a case a legal matter. Whatever the model decided, such a case goes to a
 person: a decision that matters has a floor in code, which no prompt injection can lower.

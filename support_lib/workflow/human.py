@@ -56,6 +56,10 @@ class HumanDecision(TypedDict):
     waited_ms: float | None
 
 
+MAX_NAME_CHARS = 200
+"""Who answered goes into the trace and the analytics log: a name, not an essay."""
+
+
 class Approval(BaseModel):
     decision: Literal["approve", "edit", "reject"]
     text: str | None = Field(None, description="the reply to send instead (edit)")
@@ -65,6 +69,7 @@ class Approval(BaseModel):
     def _edit_has_text(self) -> Approval:
         if self.decision == "edit":
             self.text = check_text(self.text, "edited reply")
+        self.by = check_text(self.by, "name of who answers", limit=MAX_NAME_CHARS)
         return self
 
 
@@ -75,6 +80,7 @@ class AgentReply(BaseModel):
     @model_validator(mode="after")
     def _reply_is_text(self) -> AgentReply:
         self.reply = check_text(self.reply, "agent's reply")
+        self.by = check_text(self.by, "name of who answers", limit=MAX_NAME_CHARS)
         return self
 
 
