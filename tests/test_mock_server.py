@@ -432,8 +432,11 @@ def test_query_is_read_only(server: MockServer, http: httpx.Client) -> None:
 
 
 def test_a_query_that_never_ends_is_stopped_and_the_server_keeps_serving(
-    server: MockServer, http: httpx.Client
+    server: MockServer, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A longer limit than the 2 s shipped: /health must be answered while the query still
+    # runs, even on a machine busy enough to delay a request by a second or two.
+    monkeypatch.setattr("mock_server.store.QUERY_SECONDS", 3.0)  # (the client waits 5 s)
     count = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c{}) SELECT {} FROM c"
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(server.query, count.format("", "count(*)"))
