@@ -570,6 +570,8 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("A credit of 1,200 dollars is on its way.", "(1,200 dollars)"),
         ("It will arrive in 2 days.", None),  # a number, not money
         ("It will arrive on Friday.", "(Friday)"),
+        ("We will refund you by Thursday.", "(Thursday)"),
+        ("We are open Monday to Friday and closed on Sundays.", None),  # how the shop works
         ("Sorry it was not there on Monday.", None),  # the customer's own day
         ("You were charged on March 3rd.", None),  # the customer's "3/3/2026"
         ("We expect it by the 4th of March.", "(4th of March)"),

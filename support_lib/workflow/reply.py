@@ -57,13 +57,25 @@ DATE = re.compile(
     r"|\b(?P<weekday>(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b",
     re.I,
 )
+# A weekday is a promise only after words like these ("it will arrive on Friday", "by
+# Monday"): "we are open Monday to Friday" or "closed on Sundays" is how the shop works.
+PROMISED_WEEKDAY = re.compile(
+    r"\b(?:by|next|this|until|till|before|(?:arriv|ship|deliver|reach|refund|credit)\w*"
+    r"(?:\s+(?:on|by))?)\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!\s*(?:to|through|-|–))",
+    re.I,
+)
 
 
-def _days(text: str) -> list[tuple[str, set[str]]]:
+def _days(text: str, promised: bool = False) -> list[tuple[str, set[str]]]:
     """Each day ``text`` names, as written and as every month-day it could mean:
-    "3/4/2026" is "3-4" or "4-3", "Friday" is "friday"."""
+    "3/4/2026" is "3-4" or "4-3", "Friday" is "friday". ``promised``: weekdays only where
+    they are promised (see ``PROMISED_WEEKDAY``)."""
     found = []
+    promises = [m.span() for m in PROMISED_WEEKDAY.finditer(text)] if promised else []
     for match in DATE.finditer(text):
+        weekday = match["weekday"]
+        if weekday and promised and not any(a <= match.start() < b for a, b in promises):
+            continue
         month_name = match["month"] or match["month2"]
         if month_name:
             if not month_name[0].isupper() or month_name[:3].title() not in MONTHS:
@@ -96,9 +108,9 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
     fails here and is asked again, instead of the customer getting half a reply. Given
     the node's ``inputs``, an order number the reply names must be one of them: a model
     that writes "order #1234567890" for a customer who gave none is asked again; so is
-    one that names an amount of money ("a refund of $49.99") or a day ("it will arrive on
-    Friday", "by March 3") that no input holds: a customer takes a stated amount or day
-    as a promise."""
+    one that names an amount of money ("a refund of $49.99"), a date ("by March 3") or a
+    promised weekday ("it will arrive on Friday") that no input holds: a customer takes a
+    stated amount or day as a promise."""
     if len(text) > MAX_REPLY_CHARS:
         return f"it has {len(text):,} characters; a reply has at most {MAX_REPLY_CHARS:,}"
     leftover = LEFTOVERS.search(text)
@@ -116,7 +128,7 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
             if round(_value(match["before"] or match["after"]), 2) not in known:
                 amount = match.group().strip()
                 return f"it names an amount ({amount}) that nothing it was given holds"
-        named = _days(text)
+        named = _days(text, promised=True)
         known = set().union(*(means for _, means in _days(given))) if named else set()
         for day, means in named:
             if not means & known:
