@@ -126,11 +126,8 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
         loc = [str(part) for part in error.get("loc", ()) if part != "body"]
         text = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if not loc and error.get("type") in ("model_attributes_type", "dict_type"):
-            example = (
-                '"decision": "approve"'
-                if request.url.path.endswith("/decision")
-                else ('"message": "..."')
-            )
+            decision = request.url.path.endswith("/decision")
+            example = '"decision": "approve"' if decision else '"message": "..."'
             text = f"it must be a JSON object such as {{{example}}}"
         problems.append(f"{'.'.join(loc) or 'body'}: {text}")
         fields.append(".".join(loc) or None)

@@ -12,26 +12,29 @@ zero-width joiner stays: emoji sequences (a family) need it.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
 from typing import Any
 
-_CONTROL = re.compile(  # controls, line and paragraph separators, and every format character
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029"
-    + "".join(
+
+@functools.cache
+def _control() -> re.Pattern[str]:
+    """Controls, line and paragraph separators, and every format character but the
+    zero-width joiner. Built on first use, not at import: it looks at every code point."""
+    hidden = "".join(
         re.escape(chr(code))
         for code in range(0xA0, 0x110000)
         if unicodedata.category(chr(code)) == "Cf" and code != 0x200D
     )
-    + "]"
-)
+    return re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{hidden}]")
 
 
 def terminal_safe(text: str) -> str:
     """``text`` with control characters shown as escapes (``\\x1b``); newlines and tabs
     stay as they are."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return _control().sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def terminal_json(data: Any) -> str:
@@ -39,7 +42,7 @@ def terminal_json(data: Any) -> str:
     characters :func:`terminal_safe` escapes are written as JSON escapes (``\\u202e``),
     so the JSON still means the same."""
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    return _CONTROL.sub(lambda m: _json_escape(m.group()), text)
+    return _control().sub(lambda m: _json_escape(m.group()), text)
 
 
 def _json_escape(ch: str) -> str:

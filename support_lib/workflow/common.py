@@ -3,6 +3,7 @@ sign-off of every message to a customer, and how model labels are normalised."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -87,13 +88,21 @@ def words_found(forms: Iterable[str], text: str) -> list[str]:
         ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) not in HIDDEN
     ).casefold()
     readings = (plain, plain.translate(LOOKALIKES))
-    found = []
-    for entry in forms:
-        stem = entry.removesuffix("*")
-        pattern = r"\W+".join(map(re.escape, stem.casefold().split()))
-        pattern += r"\w*" if entry.endswith("*") else ""
-        if not "\u4e00" <= stem[0] <= "\u9fff":  # Chinese has no spaces between words
-            pattern = rf"(?<!\w){pattern}(?!\w)"
-        if any(re.search(pattern, reading) for reading in readings):
-            found.append(stem)
-    return found
+    return [
+        entry.removesuffix("*")
+        for entry in forms
+        if any(_entry_pattern(entry).search(reading) for reading in readings)
+    ]
+
+
+@functools.cache
+def _entry_pattern(entry: str) -> re.Pattern[str]:
+    """A word-list entry as a regular expression: its words apart by anything that is not
+    a letter, a trailing ``*`` as any ending, whole words only (but in Chinese, which puts
+    no spaces between words)."""
+    stem = entry.removesuffix("*")
+    pattern = r"\W+".join(map(re.escape, stem.casefold().split()))
+    pattern += r"\w*" if entry.endswith("*") else ""
+    if not "\u4e00" <= stem[0] <= "\u9fff":
+        pattern = rf"(?<!\w){pattern}(?!\w)"
+    return re.compile(pattern)
