@@ -530,6 +530,41 @@ def test_every_labeled_customer_name_of_the_training_and_dev_files_is_kept():
     assert len(named) > 1300 and lost == []
 
 
+PRODUCTS = [  # (message, the product a model gave, what is kept)
+    ("My SmartKettle won't boil.", "SmartKettle", "SmartKettle"),
+    ("my smart kettle won't boil", "SmartKettle", "SmartKettle"),  # the same words, joined
+    ("My SmartKettle won't boil.", "kettle", "kettle"),
+    ("我的智能水壶坏了", "智能水壶", "智能水壶"),
+    ("My SmartKettle won't boil.", "iPhone 15", None),  # invented
+    ("My SmartKettle won't boil.", "SmartKettle Pro", None),  # a model the customer never named
+    ("Where is order 50422?", "", ""),
+    ("Where is order 50422?", "_", None),  # no word at all
+]
+
+
+@pytest.mark.parametrize(("message", "product", "kept"), PRODUCTS)
+def test_a_product_is_kept_only_if_the_message_names_it(message, product, kept):
+    info = {"customer_name": "Unknown", "order_id": None, "product": product}
+    assert grounded(info, {"customer_message": message})["customer_info"]["product"] == kept
+
+
+def test_every_product_the_stand_in_finds_in_the_training_and_dev_files_is_kept():
+    from mock_server.offline.extract import extract_product
+
+    found = [(row["message"], extract_product(row["message"])) for row in load("train", "extra_train_*", "dev")]
+    found = [(message, product) for message, product in found if product]
+    info = {"customer_name": "Unknown", "order_id": None}
+    lost = [
+        product
+        for message, product in found
+        if grounded({**info, "product": product}, {"customer_message": message})["customer_info"][
+            "product"
+        ]
+        != product
+    ]
+    assert len(found) > 1700 and lost == []
+
+
 @pytest.mark.parametrize(
     ("invented", "fact", "refusal"),
     [

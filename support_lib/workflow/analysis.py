@@ -108,8 +108,10 @@ def grounded(info: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
     punctuation: a weak model may answer with a piece of the message) and the message
     gives it where people give their own name (``_where_people_sign``: a small model also
     answers with a product, a place or the driver's name); an order id only if its letters
-    and digits occur in the message in that order. Otherwise the name becomes "Unknown"
-    and the order id null, as if the message had none."""
+    and digits occur in the message in that order; a product only if each of its words
+    does (so "SmartKettle" and "kettle" stand for "my smart kettle", but a model's "iPhone
+    15" for a message about a kettle goes). Otherwise the name becomes "Unknown", the
+    order id and the product null, as if the message had none."""
     message = inputs["customer_message"]
     name = str(info.get("customer_name") or "Unknown")
     words = re.findall(r"\w+", name.casefold())
@@ -117,9 +119,15 @@ def grounded(info: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
     looks_like_a_name = 1 <= len(words) <= 4 and not re.search(r"[\d.!?,;:@/<>]", without_initials)
     if name != "Unknown" and not (looks_like_a_name and _where_people_sign(name, message)):
         info = {**info, "customer_name": "Unknown"}
+    flat = squashed(message)
     order = info.get("order_id")
-    if order and (not squashed(str(order)) or squashed(str(order)) not in squashed(message)):
+    if order and (not squashed(str(order)) or squashed(str(order)) not in flat):
         info = {**info, "order_id": None}
+    product_words = re.findall(r"[^\W_]+", str(info.get("product") or ""))
+    if info.get("product") and not (
+        product_words and all(w.casefold() in flat for w in product_words)
+    ):
+        info = {**info, "product": None}
     return {"customer_info": info}
 
 
