@@ -13,7 +13,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from support_lib.terminal import terminal_safe
@@ -23,7 +23,7 @@ MAX_ENTRIES = 5000  # oldest entries are dropped beyond this, so memory stays bo
 
 def utc_now_iso() -> str:
     """Current time as ISO-8601 UTC with a `Z`, e.g. `2026-01-01T12:00:00.123Z`."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def mask_authorization(value: str | None) -> str | None:

@@ -19,7 +19,7 @@ import math
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .engine import Trace
@@ -93,7 +93,7 @@ def failed_trace(message: Any, exc: BaseException) -> Trace:
     return Trace(
         run_id=f"run-{uuid.uuid4().hex[:12]}",
         workflow="customer_support",
-        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         inputs={"customer_message": shown},
         graph={},
         status="failed",

@@ -28,7 +28,8 @@ from typing import Any, Literal
 
 Level = Literal["ok", "warn", "fail"]
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.txt"
-MIN_PYTHON = (3, 10)
+MIN_PYTHON = (3, 11)
+"""FastAPI 0.165 needs 3.11, and Python 3.10 reached its end of life in October 2026."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def check_python(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Find
             "python",
             "fail",
             f"Python {shown} is too old for the kit",
-            "install Python 3.10 or newer (3.11 is the tested version)",
+            "install Python 3.11 or newer (3.11 and 3.13 are tested)",
         )
     return Finding("python", "ok", f"Python {shown}")
 

@@ -57,7 +57,7 @@ import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
@@ -73,7 +73,7 @@ SCOPE = "support_lib.otel"
 DEFAULT_SYSTEM = "openai"
 """``gen_ai.system``: the kit reaches every backend (OpenAI, a compatible server, the offline
 model) through the OpenAI API, which is what the conventions ask for then."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ERROR_TYPE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Exceeded))\b")
 _HTTP_STATUS = re.compile(r"\banswered (\d{3})\b")
 
@@ -96,7 +96,7 @@ def epoch_ns(started_at: str) -> int:
     text = started_at[:-1] + "+00:00" if started_at.endswith("Z") else started_at
     started = datetime.fromisoformat(text)
     if started.tzinfo is None:
-        started = started.replace(tzinfo=timezone.utc)
+        started = started.replace(tzinfo=UTC)
     return (started - _EPOCH) // timedelta(microseconds=1) * 1000
 
 

@@ -4,9 +4,10 @@ arithmetic of ``evaluate``, and the offline model's accuracy on the labeled set.
 from __future__ import annotations
 
 import asyncio
+from typing import Required
 
 import pytest
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from support_lib import FunctionNode, Trace, Workflow, arun, batch
 from support_lib.batch import ConfusionMatrix, arun_batch, evaluate, format_evaluation

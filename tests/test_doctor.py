@@ -30,8 +30,9 @@ def test_a_healthy_machine_passes_every_check_and_exits_0():
 
 
 def test_an_old_python_fails():
-    finding = doctor.check_python((3, 9, 18))
-    assert finding.level == "fail" and "3.9.18 is too old" in finding.message
+    finding = doctor.check_python((3, 10, 13))  # the pinned FastAPI needs 3.11
+    assert finding.level == "fail" and "3.10.13 is too old" in finding.message
+    assert doctor.check_python((3, 11, 0)).level == "ok"
 
 
 def test_missing_and_different_packages():

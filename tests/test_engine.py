@@ -7,10 +7,10 @@ import asyncio
 import json
 import operator
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Required
 
 import pytest
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from support_lib.engine import (
     START,

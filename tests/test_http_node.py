@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Required
+
 import httpx
 import pytest
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from support_lib.engine import START, RetryPolicy, Workflow
 from support_lib.http_node import HTTPNode

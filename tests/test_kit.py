@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from typing import Required
 
 import pytest
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from mock_server.accounts import status_for
 from support_lib import START, FunctionNode, Workflow, arun, compute_metrics, kit, run

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from typing import Required
 
 import httpx
 import pytest
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from support_lib.llm import (
     Backend,

@@ -4,9 +4,10 @@ its cause is fixed, effects that are never repeated, checkpoints that survive JS
 from __future__ import annotations
 
 import asyncio
+from typing import Required
 
 import pytest
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from support_lib.engine import (
     START,

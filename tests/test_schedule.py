@@ -5,8 +5,10 @@ decides next, the way a learner can step through a run on paper."""
 
 from __future__ import annotations
 
+from typing import Required
+
 import pytest
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from support_lib.engine import START, FunctionNode, NodeError, Router, Schedule, Workflow
 

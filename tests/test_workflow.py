@@ -551,7 +551,10 @@ def test_a_product_is_kept_only_if_the_message_names_it(message, product, kept):
 def test_every_product_the_stand_in_finds_in_the_training_and_dev_files_is_kept():
     from mock_server.offline.extract import extract_product
 
-    found = [(row["message"], extract_product(row["message"])) for row in load("train", "extra_train_*", "dev")]
+    found = [
+        (row["message"], extract_product(row["message"]))
+        for row in load("train", "extra_train_*", "dev")
+    ]
     found = [(message, product) for message, product in found if product]
     info = {"customer_name": "Unknown", "order_id": None}
     lost = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pydantic
@@ -69,7 +69,7 @@ class Execution:
         self.trace.status, self.trace.error, self.trace.waiting_for = "running", None, None
         try:
             await (asyncio.wait_for(self.loop(), deadline_s) if deadline_s else self.loop())
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             self.trace.error = f"the run did not finish within its deadline of {deadline_s:g} s"
         except NodeError as exc:  # a scheduling error (a loop over its limit) ends the run
             self.trace.error = self.trace.error or str(exc)
@@ -173,7 +173,7 @@ class Execution:
                 call = node.run(inputs, ctx)
                 result = await (asyncio.wait_for(call, node.timeout) if node.timeout else call)
                 return self.checked_writes(node, result)
-            except (RetryableError, TimeoutError, asyncio.TimeoutError) as exc:
+            except (RetryableError, TimeoutError) as exc:
                 message = describe(exc, node.timeout)
                 record.attempt_errors.append(message)
                 if record.attempts >= node.retry.max_attempts:
@@ -304,7 +304,7 @@ def _since(started_at: str) -> float:
         started = datetime.fromisoformat(started_at)
     except ValueError:
         return 0.0
-    return max(0.0, (datetime.now(timezone.utc) - started).total_seconds())
+    return max(0.0, (datetime.now(UTC) - started).total_seconds())
 
 
 def describe(exc: BaseException, timeout: float | None) -> str:

@@ -12,7 +12,7 @@ import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Generic
 
 from .errors import ResumeError, WorkflowDefinitionError
@@ -133,7 +133,7 @@ class Workflow(Generic[DepsT]):
         trace = Trace(
             run_id=run_id or f"run-{uuid.uuid4().hex[:12]}",
             workflow=self.name,
-            started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            started_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
             inputs=graph.check_inputs(inputs),
             graph=graph.description,
         )

@@ -24,11 +24,11 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, NotRequired, Required, get_args, get_origin
 
 import pydantic
 from pydantic import TypeAdapter
-from typing_extensions import NotRequired, Required, get_type_hints, is_typeddict
+from typing_extensions import get_type_hints, is_typeddict
 
 from .errors import WorkflowDefinitionError, did_you_mean
 

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ class RunStore:
             trace.status,
             waiting.get("node"),
             json.dumps(waiting.get("question"), default=str) if waiting else None,
-            datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            datetime.now(UTC).isoformat(timespec="seconds"),
             trace.to_json(indent=None),
         )
         with self._lock:

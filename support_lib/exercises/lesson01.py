@@ -343,7 +343,9 @@ GREET_MESSAGE = "Hello, I'm Priya Shah. My order #4242 arrived broken, can you r
 
 async def _greet_trace(node: Any) -> Any:
     """The learner's greet node after the workflow's extraction, on the checker's message."""
-    from typing_extensions import Required, TypedDict
+    from typing import Required
+
+    from typing_extensions import TypedDict
 
     from support_lib.engine import START, Workflow
     from support_lib.workflow import CustomerInfo

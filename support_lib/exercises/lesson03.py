@@ -74,7 +74,9 @@ def _describe(case: dict[str, Any]) -> str:
 async def _routes_taken(router: Any, cases: list[dict[str, Any]]) -> list[str]:
     """Run ``router`` in a graph of the checker's own (one node per route, each writing
     the route's name to 'went') on each case; the route taken in each, in order."""
-    from typing_extensions import Required, TypedDict
+    from typing import Required
+
+    from typing_extensions import TypedDict
 
     from support_lib.engine import START, FunctionNode, Router, Workflow, WorkflowDefinitionError
     from support_lib.workflow import CustomerInfo, InquiryType

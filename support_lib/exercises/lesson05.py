@@ -9,9 +9,9 @@ come from :func:`routes_for`, the loop's rule written out once here.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Required
 
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from ..engine import START, Router, Workflow
 from ..testing import ScriptedModel

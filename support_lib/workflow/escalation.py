@@ -10,10 +10,10 @@ case is logged (the original demo's escalation branch ended without either).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, with_config
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from ..engine import FunctionNode
 from ..http_node import HTTPNode

@@ -12,11 +12,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Required
 
 import httpx
 from pydantic import BaseModel, computed_field
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from ..engine import Trace
 from ..llm import ChatModel

@@ -22,9 +22,9 @@ import importlib.metadata
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Required
 
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from support_lib.engine import START, FunctionNode, Router, Workflow
 
