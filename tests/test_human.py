@@ -56,6 +56,21 @@ def test_what_counts_as_high_stakes_is_data():
     assert high_stakes("Where is my parcel?", "subscription_active") == []
 
 
+@pytest.mark.parametrize(
+    ("message", "word"),
+    [
+        ("Quiero un reembolso.", "reembolso"),
+        ("Je demande le remboursement.", "remboursement"),
+        ("Ich möchte eine Rückerstattung.", "rückerstattung"),
+        ("Верните деньги!", "верните деньги"),
+        ("我要退款", "退款"),
+        ("i want my money bak", "money bak"),
+    ],
+)
+def test_a_refund_asked_in_another_language_is_high_stakes_too(message, word):
+    assert high_stakes(message, None) == [f"the message mentions {word}"]
+
+
 async def test_without_people_in_the_loop_a_run_ends_as_before():
     api, model = FakeSupportAPI(), ScriptedModel(refund_answers())
     _, trace = await start(api, model, human=False)

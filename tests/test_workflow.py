@@ -432,6 +432,17 @@ async def test_a_legal_threat_escalates_whatever_the_model_decided():
         ("Mein Anwalt wird Sie verklagen.", "anwalt"),
         ("Мой адвокат подаст в суд.", "адвокат"),
         ("我要起诉你们。", "起诉"),
+        ("My la\u0301wyer will call.", "lawyer"),  # an accent typed as a mark of its own
+        ("My l\u0251wyer will call.", "lawyer"),  # a Latin alpha
+        ("My laywer will call.", "laywer"),  # a common misspelling
+        ("I will litigate.", "litigat"),
+        ("My legal team is ready.", "legal team"),
+        ("I am ready to sue.", "to sue"),
+        ("Ich werde rechtliche Schritte einleiten.", "rechtliche schritte"),
+        ("J'engage une action en justice.", "action en justice"),
+        ("Pondré una denuncia.", "denuncia"),
+        ("Я вас засужу.", "засуж"),
+        ("我们将采取法律行动。", "法律行动"),
     ],
 )
 async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
@@ -445,7 +456,14 @@ async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
 
 
 @pytest.mark.parametrize(
-    "message", ["Hi, Sue here. Where is my order?", "The food court sign fell.", "Судя по всему"]
+    "message",
+    [
+        "Hi, Sue here. Where is my order?",
+        "The food court sign fell.",
+        "Судя по всему",
+        "Не судите строго",  # "don't judge harshly"
+        "Shipping to Mexico, for Nicolas.",  # "ico" inside a word
+    ],
 )
 def test_a_name_or_a_word_that_only_looks_legal_is_no_threat(message):
     assert legal_words_in(message) == []

@@ -62,16 +62,25 @@ def squashed(text: str) -> str:
 LOOKALIKES = str.maketrans(
     dict(
         zip(
-            "асеһіјкмнорѕтухԁԛԝүвӏαοριτκνυεχᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ‘’ʼ",
-            "acehijkmhopstyxdqwyblaopitkvuexabcdefghijklmnoprstuvwyz'''",
+            "асеһіјкмнорѕтухԁԛԝүвӏαοριτκνυεχᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢɑıɩɡ‘’ʼ",
+            "acehijkmhopstyxdqwyblaopitkvuexabcdefghijklmnoprstuvwyzaiig'''",
             strict=True,
         )
     )
 )
 HIDDEN = {"Cf", "Mn", "Me"}
 """What is dropped before matching: invisible format characters (soft hyphen, zero-width
-space), and marks that NFKC did not fold into a letter (a variation selector, a combining
-grapheme joiner) placed inside a word to break it up."""
+space) and marks (accents, a variation selector, a combining grapheme joiner). Text and
+word list are both read without accents, so "láwyer" (an accent added to break the word)
+is "lawyer" and "acción legal" matches "accion legal"."""
+
+
+def _plain(text: str) -> str:
+    """``text`` as :func:`words_found` compares it: compatibility forms folded and letters
+    taken apart from their accents (NFKD), hidden characters and marks dropped, casefolded."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if unicodedata.category(ch) not in HIDDEN
+    ).casefold()
 
 
 def words_found(forms: Iterable[str], text: str) -> list[str]:
@@ -79,14 +88,13 @@ def words_found(forms: Iterable[str], text: str) -> list[str]:
 
     An entry is a word or phrase; a trailing ``*`` stands for any ending ("lawyer*" finds
     "lawyers"). The text is matched as a reader sees it, not as it is spelt in code points:
-    compatibility forms folded (NFKC: fullwidth letters, ligatures), invisible format
-    characters and stray marks removed (a soft hyphen or zero-width space inside
-    "law\u00adyer"), case ignored, curly apostrophes read as straight ones, and Latin
-    look-alikes (Cyrillic, Greek, small capitals) read as Latin. A rule that decides
-    something that matters must not be dodged by spelling."""
-    plain = "".join(
-        ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) not in HIDDEN
-    ).casefold()
+    compatibility forms folded (fullwidth letters, ligatures), invisible format
+    characters and accents removed (a soft hyphen or zero-width space inside
+    "law\u00adyer", an accent on "láwyer"), case ignored, curly apostrophes read as
+    straight ones, and Latin look-alikes (Cyrillic, Greek, small capitals, IPA letters)
+    read as Latin. A rule that decides something that matters must not be dodged by
+    spelling."""
+    plain = _plain(text)
     readings = (plain, plain.translate(LOOKALIKES))
     return [
         entry.removesuffix("*")
@@ -100,8 +108,8 @@ def _entry_pattern(entry: str) -> re.Pattern[str]:
     """A word-list entry as a regular expression: its words apart by anything that is not
     a letter, a trailing ``*`` as any ending, whole words only (but in Chinese, which puts
     no spaces between words)."""
-    stem = entry.removesuffix("*")
-    pattern = r"\W+".join(map(re.escape, stem.casefold().split()))
+    stem = _plain(entry.removesuffix("*"))
+    pattern = r"\W+".join(map(re.escape, stem.split()))
     pattern += r"\w*" if entry.endswith("*") else ""
     if not "\u4e00" <= stem[0] <= "\u9fff":
         pattern = rf"(?<!\w){pattern}(?!\w)"

@@ -55,18 +55,22 @@ ESCALATION_PROMPT = Prompt(
 )
 
 LEGAL_WORDS = (
-    "lawyer*", "solicitor*", "attorney*", "barrister*", "legal action*", "legal proceeding*",
-    "legal steps", "legal counsel", "law firm*", "lawsuit*", "law suit*", "litigation",
-    "class action", "cease and desist", "sue you", "sue your*", "will sue", "i'll sue",
-    "we'll sue", "they'll sue", "going to sue", "gonna sue", "suing", "sued", "to court",
+    "lawyer*", "laywer*", "lawer*", "solicitor*", "attorney*", "attorny*", "barrister*",
+    "legal action*", "legal proceeding*", "legal steps", "legal counsel", "legal team",
+    "legal department", "law firm*", "lawsuit*", "law suit*", "litigat*", "class action",
+    "cease and desist", "sue you", "sue your*", "sue u", "sue them", "sue the company",
+    "will sue", "shall sue", "i'll sue", "we'll sue", "they'll sue", "to sue", "gonna sue",
+    "suing", "sued", "to court",
     "in court", "court case*", "small claims", "chargeback*", "charge back",
     "trading standards", "consumer protection", "ombudsman", "better business bureau",
     "regulator*", "data protection authority", "ico", "report you to",
     # Spanish, French, German, Russian, Chinese: the languages the kit recognises
-    "abogado*", "abogada*", "demanda*", "acción legal", "acciones legales", "tribunal*",
-    "avocat*", "procès", "poursuites judiciaires", "porter plainte", "anwalt*", "anwält*",
-    "rechtsanwalt*", "verklag*", "klage", "vor gericht", "gerichtlich*", "адвокат*", "юрист*",
-    "в суд", "в суде", "судебн*", "иск", "律师", "起诉", "法院", "诉讼", "告你",
+    "abogado*", "abogada*", "demanda*", "denuncia*", "acción legal", "acciones legales",
+    "medidas legales", "tribunal*", "avocat*", "procès", "poursuites judiciaires",
+    "action en justice", "porter plainte", "anwalt*", "anwält*", "rechtsanwalt*", "verklag*",
+    "klage", "vor gericht", "zum gericht", "gerichtlich*", "rechtliche schritte",
+    "адвокат*", "юрист*", "в суд", "в суде", "судебн*", "судиться", "судимся", "засуж*",
+    "иск", "律师", "起诉", "法院", "诉讼", "告你", "法律行动", "法律途径", "法律手段",
 )  # fmt: skip
 """Words that make a case a legal matter. Whatever the model decided, such a case goes to a
 person: a decision that matters has a floor in code, which no prompt injection can lower.
