@@ -489,6 +489,15 @@ async def test_a_name_or_order_id_the_message_does_not_contain_never_reaches_the
     assert "1234567890" not in json.dumps(decision.messages)
 
 
+async def test_a_subject_with_line_breaks_adds_no_mail_header():
+    forged = "Delivery\r\nBcc: everyone@competitor.example\u2028X-Priority: 1"
+    info = {**support_answers()["extract_customer_info"], "subject": forged}
+    trace, api, _ = await run(support_answers(extract_customer_info=info))
+    (sent,) = bodies(api, "/support/send")
+    assert sent["subject"] == "Re: Delivery Bcc: everyone@competitor.example X-Priority: 1"
+    assert trace.state["customer_info"]["subject"] == sent["subject"].removeprefix("Re: ")
+
+
 async def test_facts_the_message_does_contain_are_kept_however_they_are_written():
     info = {
         **support_answers()["extract_customer_info"],

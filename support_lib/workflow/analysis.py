@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from ..llm import LLMNode, Prompt
-from .common import SAFETY, labels, normalised, one_of, squashed
+from .common import SAFETY, labels, normalised, one_line, one_of, squashed
 
 MESSAGE_BLOCK = "<customer_message>\n{{customer_message}}\n</customer_message>"
 
@@ -23,6 +23,9 @@ MESSAGE_BLOCK = "<customer_message>\n{{customer_message}}\n</customer_message>"
 
 Urgency = Literal["high", "medium", "low"]
 URGENCIES = labels(Urgency)
+
+
+MAX_SUBJECT_CHARS = 120
 
 
 class CustomerInfo(BaseModel):
@@ -34,7 +37,9 @@ class CustomerInfo(BaseModel):
     urgency: Annotated[
         Urgency, normalised(Urgency, "medium", {"urgent": "high", "normal": "medium"})
     ] = Field(description="high, medium or low")
-    subject: str = Field(description="A short subject line (3-8 words) for this request")
+    subject: Annotated[str, one_line(MAX_SUBJECT_CHARS)] = Field(
+        description="A short subject line (3-8 words) for this request"
+    )
 
 
 EXTRACT_PROMPT = Prompt(

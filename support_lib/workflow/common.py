@@ -46,6 +46,21 @@ def normalised(
     return BeforeValidator(normalise)
 
 
+def one_line(limit: int) -> BeforeValidator:
+    """A Pydantic before-validator for model text that becomes a mail header (a subject):
+    line breaks, tabs and other control or format characters become spaces, runs of space
+    one, and the text is cut at ``limit`` characters. A model answering
+    "Delivery\r\nBcc: everyone@example.com" must not add a header to a mail."""
+
+    def clean(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        spaced = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in value)
+        return " ".join(spaced.split())[:limit].rstrip()
+
+    return BeforeValidator(clean)
+
+
 def one_of(vocabulary: Mapping[str, str] | tuple[str, ...]) -> str:
     """A vocabulary as prompt text: "a, b or c", or with meanings "a (what a means), ..."."""
     meanings = vocabulary if isinstance(vocabulary, Mapping) else dict.fromkeys(vocabulary, "")
