@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from .terminal import terminal_safe
 
 
 def run_parser() -> argparse.ArgumentParser:
     from .inputs import DEFAULT_MESSAGE
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m support_lib",
         description="Run the AI customer-support workflow once (offline unless "
         "OPENAI_API_KEY or OPENAI_BASE_URL is set). Other commands: waiting, resume, doctor.",
@@ -49,6 +52,16 @@ def run_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its error messages (which quote what was typed) safe for a terminal:
+    a pasted message holding escape sequences must not retitle or clear the window."""
+
+    def error(self, message: str) -> NoReturn:
+
+        self.print_usage(sys.stderr)
+        self.exit(2, terminal_safe(f"{self.prog}: error: {message}") + "\n")
+
+
 def _common(parser: argparse.ArgumentParser, *, mock: bool = True) -> None:
     if mock:
         parser.add_argument("--mock-url", default=None, help="use a mock server already running")
@@ -63,10 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     commands = {"doctor": _doctor, "waiting": _waiting, "resume": _resume}
     command = commands.get(argv[0]) if argv else None
+
     try:
         return command(argv[1:]) if command else _run_once(argv)
+    except KeyboardInterrupt:  # a resumed run is kept as failed, and can be resumed again
+        print("error: interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:  # the promise: one readable paragraph, never a traceback
-        print(f"error: {_explain(exc)}", file=sys.stderr)
+        print(terminal_safe(f"error: {_explain(exc)}"), file=sys.stderr)
         return 1
 
 
@@ -85,7 +102,7 @@ def _run_once(argv: list[str]) -> int:
         if args.max_regenerations < 0:
             raise ValueError("--max-regenerations must be 0 or more")
     except (InvalidInputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"error: {exc}"), file=sys.stderr)
         return 2
     if not args.json:  # the first line at once; the run takes a second or two
         from .report import HEADER
@@ -122,7 +139,8 @@ def _finish(trace: Any, requests: list[dict[str, Any]], as_json: bool) -> int:
     if trace.status == "failed":
         done = [r.node for r in trace.node_runs if r.status == "completed"]
         before = f" Completed before the failure: {', '.join(done)}." if done else ""
-        print(f"error: the workflow failed: {trace.error}.{before}", file=sys.stderr)
+        failed = f"error: the workflow failed: {trace.error}.{before}"
+        print(terminal_safe(failed), file=sys.stderr)
         return 1
     if trace.status == "waiting" and not as_json:
         print(
@@ -133,13 +151,13 @@ def _finish(trace: Any, requests: list[dict[str, Any]], as_json: bool) -> int:
 
 
 def _waiting(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m support_lib waiting", description="The runs waiting for a person."
     )
     _common(parser, mock=False)
     args = parser.parse_args(argv)
     from . import kit
-    from .terminal import terminal_json, terminal_safe
+    from .terminal import terminal_json
 
     runs = kit.run_store(args.db).waiting()
     if args.json:
@@ -158,11 +176,13 @@ def _waiting(argv: list[str]) -> int:
 
 
 def _resume(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m support_lib resume", description="Give a waiting run a person's answer."
+    parser = _Parser(
+        prog="python -m support_lib resume",
+        description="Give a waiting run a person's answer, or carry on a failed run (no "
+        "answer): what it already did is not done again.",
     )
     parser.add_argument("run_id")
-    choice = parser.add_mutually_exclusive_group(required=True)
+    choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--approve", action="store_true", help="send the reply as it is")
     choice.add_argument("--edit", metavar="FILE", help="send this file's text instead")
     choice.add_argument("--reject", action="store_true", help="an agent writes the reply")
@@ -172,7 +192,9 @@ def _resume(argv: list[str]) -> int:
     from . import kit
 
     store = kit.run_store(args.db)
-    answer = _answer_for(store.load(args.run_id), args)
+    trace = store.load(args.run_id)
+    answered = args.approve or args.edit is not None or args.reject
+    answer = _answer_for(trace, args) if answered or trace.status != "failed" else kit.NO_ANSWER
     trace, requests = _against_mock(
         args, lambda url: kit.aresume(args.run_id, answer, store=store, mock_url=url, check=False)
     )
@@ -184,8 +206,17 @@ def _answer_for(trace: Any, args: argparse.Namespace) -> dict[str, Any]:
     from .engine import ResumeError
     from .workflow.human import answer_for
 
+    if trace.status == "failed":
+        raise ResumeError(
+            f"run {trace.run_id} failed: there is nothing to answer; resume it without "
+            "--approve, --edit or --reject to carry it on"
+        )
     if trace.status != "waiting" or not trace.waiting_for:
         raise ResumeError(f"run {trace.run_id} is {trace.status}: there is nothing to answer")
+    if not (args.approve or args.edit is not None or args.reject):
+        raise ValueError(
+            f"run {trace.run_id} waits for a person: give --approve, --edit FILE or --reject"
+        )
     try:
         text = Path(args.edit).read_text(encoding="utf-8") if args.edit else None
     except UnicodeDecodeError:
@@ -203,6 +234,8 @@ def _explain(exc: Exception) -> str:
     known = (ConnectionError, OSError, RuntimeError, ValueError, ResumeError, InvalidInputError)
     if isinstance(exc, known) or type(exc).__module__.startswith(("httpx", "pydantic")):
         return str(exc)
+    if isinstance(exc, sqlite3.Error):  # --db names a folder, or a file that is no database
+        return f"the run database cannot be used ({exc}); give --db a new or kit-made file"
     return (
         f"unexpected {type(exc).__name__}: {exc}. This is a bug in the kit; please report "
         "it with the command you ran."
@@ -212,7 +245,7 @@ def _explain(exc: Exception) -> str:
 def _print(trace: Any, requests: list[dict[str, Any]], as_json: bool) -> None:
     from .metrics import compute_metrics
     from .report import format_report
-    from .terminal import terminal_json, terminal_safe
+    from .terminal import terminal_json
 
     if not as_json:
         print(terminal_safe(format_report(trace, header=False)))

@@ -101,10 +101,24 @@ def start_mock(port: int = 0, db_path: str = ":memory:") -> MockServer:
 
 
 def connect_mock(url: str) -> MockServer:
-    """A handle on a mock server that is already running at ``url``."""
+    """A handle on a mock server that is already running at ``url``
+    ("http://127.0.0.1:8000"; its OpenAI base URL, ending in "/v1", is taken too)."""
+    from urllib.parse import urlsplit
+
     from mock_server import MockServer
 
-    server = MockServer(url.rstrip("/"), owned=False)
+    url = url.strip().rstrip("/").removesuffix("/v1")
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # "http://host:70000", "http://host:abc"
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port or parts.path:
+        raise ValueError(
+            f"{url!r} is not a mock server's address: give its scheme, host and port, "
+            "like http://127.0.0.1:8000"
+        )
+    server = MockServer(url, owned=False)
     if not server.running:
         raise ConnectionError(
             f"cannot reach the mock server at {server.url}. Start it with "
@@ -270,7 +284,7 @@ async def aresume(
         wf = workflow or workflow_of(trace)
         if answer is not NO_ANSWER:
             check_answer(trace.waiting_for, answer)
-    except Exception:
+    except BaseException:
         if claimed:
             store.release(trace.run_id)  # type: ignore[union-attr]
         raise
@@ -284,7 +298,7 @@ async def aresume(
                 check=False,
                 deadline_s=Timeouts.from_env().run_s,
             )
-    finally:
+    finally:  # interrupted too (Ctrl+C): the engine then leaves it failed, to carry on later
         if store is not None and trace.status != "running":
             store.save(trace)
     return trace.raise_for_status() if check else trace

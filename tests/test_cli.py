@@ -214,3 +214,39 @@ def test_a_strict_utf8_console_gets_a_sentence_not_a_traceback():
     )
     assert proc.returncode == 2 and b"Traceback" not in proc.stderr
     assert proc.stderr.startswith(b"error: the message holds a character that is not valid")
+
+
+def test_argument_errors_show_what_was_typed_with_escapes():
+    """A message pasted without --message comes back in argparse's error: its escape
+    sequences must not retitle or clear the terminal."""
+    result = cli("Hi\x1b]0;pwned\x07\x1b[2J \u202eevil")
+    assert result.returncode == 2
+    assert "unrecognized arguments: Hi\\x1b]0;pwned\\x07\\x1b[2J \\u202eevil" in result.stderr
+    assert not any(ch in result.stderr for ch in "\x1b\x07\u202e")
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("localhost", "'localhost' is not a mock server's address"),
+        ("http://127.0.0.1:70000", "'http://127.0.0.1:70000' is not a mock server's address"),
+        ("http://127.0.0.1:8000/api", "'http://127.0.0.1:8000/api' is not a mock server's address"),
+    ],
+)
+def test_a_mock_url_that_is_no_address_is_explained(url, said):
+    result = cli("--mock-url", url, "--json")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {said}: give its scheme, host and port")
+    assert "bug in the kit" not in result.stderr
+
+
+def test_the_openai_base_url_of_the_mock_is_taken_for_its_address(fresh):
+    result = cli("--mock-url", fresh.url + "/v1", "--json", "--message", CALM["message"])
+    assert result.returncode == 0 and json.loads(result.stdout)["status"] == "completed"
+
+
+def test_a_run_database_that_cannot_be_opened_is_explained(tmp_path):
+    result = cli("waiting", "--db", str(tmp_path))  # a folder
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: the run database cannot be used")
+    assert "bug in the kit" not in result.stderr

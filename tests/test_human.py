@@ -3,6 +3,7 @@ runs kept in SQLite and resumed by another process, each side effect done once."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -324,6 +325,47 @@ async def test_a_wrong_answer_leaves_the_run_waiting_for_a_right_one(fresh, tmp_
     )
     assert done.status == "completed"
     assert fresh.query("SELECT COUNT(*) AS n FROM sent_messages") == [{"n": 1}]
+
+
+class StallingModel(ScriptedModel):
+    """Answers as scripted, but never answers ``node``: a resume is stopped while it waits."""
+
+    def __init__(self, answers, node):
+        super().__init__(answers)
+        self.node, self.stalled = node, asyncio.Event()
+
+    async def complete(self, request):
+        if request.node == self.node:
+            self.stalled.set()
+            await asyncio.Event().wait()  # for ever, until the task is cancelled
+        return await super().complete(request)
+
+
+async def test_an_interrupted_resume_keeps_the_run_to_resume_again(fresh, tmp_path):
+    """Ctrl+C (or a lost client) while a resumed run waits on the model: the run was claimed,
+    and once stranded "being resumed" for ever. It ends failed, and carries on later."""
+    from support_lib.kit import aresume, arun
+
+    store = RunStore(tmp_path / "runs.sqlite3")
+    scripted = ScriptedModel(refund_answers())
+    trace = await arun(
+        REFUND, mock_url=fresh.url, llm=scripted, human_in_the_loop=True, store=store
+    )
+    assert trace.status == "waiting"
+    stalling = StallingModel(refund_answers(), node="generate_follow_up")
+    approve = {"decision": "approve", "by": "Lee"}
+    resuming = asyncio.create_task(
+        aresume(trace.run_id, approve, store=store, mock_url=fresh.url, llm=stalling)
+    )
+    await stalling.stalled.wait()  # the resume is inside a model call
+    resuming.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await resuming
+    saved = store.load(trace.run_id)
+    assert saved.status == "failed" and "interrupted" in saved.error
+    done = await aresume(trace.run_id, store=store, mock_url=fresh.url, llm=scripted)
+    assert done.status == "completed"
+    assert fresh.query("SELECT COUNT(*) AS n FROM sent_messages") == [{"n": 1}]  # once
 
 
 def test_a_claim_whose_process_stopped_can_be_released(tmp_path):

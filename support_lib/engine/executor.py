@@ -73,9 +73,13 @@ class Execution:
             self.trace.error = f"the run did not finish within its deadline of {deadline_s:g} s"
         except NodeError as exc:  # a scheduling error (a loop over its limit) ends the run
             self.trace.error = self.trace.error or str(exc)
+        except BaseException as exc:  # Ctrl+C, a cancelled task, a lost client: stop failed,
+            what = type(exc).__name__  # with a checkpoint, so the run can be carried on
+            self.trace.error = f"the run was interrupted ({what}) before it finished"
+            raise
         finally:
             await self.cancel_running()
-        self.finish()
+            self.finish()
 
     async def loop(self) -> None:
         """Start what can start, land what ends, until nothing runs."""
