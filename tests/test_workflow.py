@@ -643,14 +643,27 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("It shipped on 2026-03-05.", "(2026-03-05)"),
         ("Update the app to 2.10.15 and we may 5 times check.", None),  # no day
         ("We will refund it within five business days.", None),  # policy, not a day
+        # found by a red-team pass: each once reached the customer
+        ("Your order #5042 ships today.", "order '5042'"),  # a part of the customer's number
+        ("It will be delivered by Friday to your door.", "(Friday)"),  # "Friday to" no range
+        ("It arrives by Saturday - guaranteed.", "(Saturday)"),
+        ("It will be delivered on december 24.", "(december 24)"),  # written in lower case
+        ("We expect it by December, 24th.", "(December, 24th)"),
+        ("Please see our marketing.\n3) Reply to this mail.", None),  # "mar..." is no month
+        ("Order #99871 ships on March 3.", "order '99871'"),  # only the unchecked plan has it
+        ("Hi Bob,\n\nYour order ships today.", "greets the customer as 'Bob'"),
+        ("Hi Anna,\n\nYour order ships today.", None),
+        ("Hi there,\n\nYour order ships today.", None),
+        ("Dear Ms Anna,\n\nYour order ships today.", None),  # a title and her name
     ],
 )
 def test_facts_in_a_reply_are_checked_against_its_inputs(text, problem):
-    """Order numbers, amounts and days."""
+    """Order numbers, amounts, days and the name the customer is greeted by."""
     inputs = {
         "customer_message": "Where is order #50422? Not here Monday. I was charged £14.99 "
         "twice on 3/3/2026. Anna",
         "account_info": {"balance": 120.5, "status": "active"},
+        "response_context": {"key_points": ["order #99871 ships on March 3", "Hi Bob"]},
     }
     found = reply_problem(text, inputs)
     assert found is None if problem is None else problem in found

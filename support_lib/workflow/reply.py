@@ -8,7 +8,6 @@ review sends the reply back for one more rewrite while the budget
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -47,10 +46,15 @@ NUMBER = re.compile(r"\d[\d,]{0,15}(?:\.\d+)?")
 # with their capital only, so "we may 5..." is no date. Relative times ("within five
 # business days") are policy, not a fact of this case, and are not checked.
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTH_WORDS = {
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june",
+    "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
+    "november", "dec", "december",
+}  # fmt: skip
 _MONTH = r"(?P<{0}>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?)"
 _DAY = r"(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)?"
 DATE = re.compile(
-    rf"\b{_MONTH.format('month')}\s+{_DAY.format('day')}\b"
+    rf"\b{_MONTH.format('month')},?\s+{_DAY.format('day')}\b"
     rf"|\b{_DAY.format('day2')}\s+(?:of\s+)?{_MONTH.format('month2')}"
     r"|\b(?P<iso>\d{4}-\d{1,2}-\d{1,2})\b"
     r"|\b(?P<numeric>\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4})\b"  # not "v2.10.15"
@@ -59,11 +63,23 @@ DATE = re.compile(
 )
 # A weekday is a promise only after words like these ("it will arrive on Friday", "by
 # Monday"): "we are open Monday to Friday" or "closed on Sundays" is how the shop works.
+_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 PROMISED_WEEKDAY = re.compile(
-    r"\b(?:by|next|this|until|till|before|(?:arriv|ship|deliver|reach|refund|credit)\w*"
-    r"(?:\s+(?:on|by))?)\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!\s*(?:to|through|-|–))",
+    r"\b(?:by|on|next|this|until|till|before|(?:arriv|ship|deliver|reach|refund|credit)\w*"
+    rf"(?:\s+(?:on|by))?)\s+{_WEEKDAY}\b(?!\s*(?:to|through|-|–)\s*{_WEEKDAY})",
     re.I,
 )
+# "Hi Bob,", "Dear Ms Okafor,": the name a reply greets the customer by.
+GREETING = re.compile(
+    r"^\W*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))\s+"
+    r"(?P<name>[^\W\d_][^\W\d_'.-]*(?:[ '.-]+[^\W\d_]+){0,3})\s*[,!:\n]",
+    re.I,
+)
+NOBODY_IN_PARTICULAR = {"there", "team", "customer", "friend", "all", "everyone", "folks"}
+TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam"}
+UNCHECKED_MODEL_TEXT = ("response_context", "quality_score")
+"""Inputs a model wrote that nothing checked (the plan, the review): no source of facts for
+a reply. Drafts are: each passed this check when it was written."""
 
 
 def _days(text: str, promised: bool = False) -> list[tuple[str, set[str]]]:
@@ -78,8 +94,8 @@ def _days(text: str, promised: bool = False) -> list[tuple[str, set[str]]]:
             continue
         month_name = match["month"] or match["month2"]
         if month_name:
-            if not month_name[0].isupper() or month_name[:3].title() not in MONTHS:
-                continue  # "may 5" in running text, or a word that only starts like a month
+            if month_name.rstrip(".").casefold() not in MONTH_WORDS or month_name == "may":
+                continue  # a word that only starts like a month ("marketing"), or "may 5"
             day = int(match["day"] or match["day2"])
             means = {f"{MONTHS.index(month_name[:3].title()) + 1}-{day}"}
         elif match["iso"]:
@@ -101,27 +117,50 @@ def _value(number: str) -> float:
     return float(number.replace(",", ""))
 
 
+def _texts(value: Any) -> list[str]:
+    """Every string and number in a nested value, as text."""
+    if isinstance(value, Mapping):
+        return [text for item in value.values() for text in _texts(item)]
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in _texts(item)]
+    return [] if value is None else [str(value)]
+
+
+def _named_in(name: str, given: str) -> bool:
+    """Is ``name`` nobody in particular ("there") or a name whose every word (titles
+    aside: "Ms Okafor") occurs in ``given``?"""
+    words = [w for w in re.findall(r"[^\W\d_]+", name.casefold()) if w not in TITLES]
+    return name.casefold() in NOBODY_IN_PARTICULAR or all(w in given.casefold() for w in words)
+
+
 def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | None:
     """What makes a reply unfit to send, or None. A reply must be complete (it ends a
     sentence, or ends with a sign-off such as "Best regards,\\nAlex"), free of template
     leftovers, and not overlong. A model cut off mid-sentence ("...is looking into t")
     fails here and is asked again, instead of the customer getting half a reply. Given
     the node's ``inputs``, an order number the reply names must be one of them: a model
-    that writes "order #1234567890" for a customer who gave none is asked again; so is
-    one that names an amount of money ("a refund of $49.99"), a date ("by March 3") or a
+    that writes "order #1234567890" for a customer who gave none (or "#5042" for
+    "#50422") is asked again; so is one that greets the customer by a name ("Hi Bob,"),
+    or names an amount of money ("a refund of $49.99"), a date ("by March 3") or a
     promised weekday ("it will arrive on Friday") that no input holds: a customer takes a
-    stated amount or day as a promise."""
+    stated amount or day as a promise. The plan and the review (``UNCHECKED_MODEL_TEXT``)
+    do not count as inputs here: a fact a model made up there is still made up."""
     if len(text) > MAX_REPLY_CHARS:
         return f"it has {len(text):,} characters; a reply has at most {MAX_REPLY_CHARS:,}"
     leftover = LEFTOVERS.search(text)
     if leftover:
         return f"it still holds a template leftover ({leftover.group()!r})"
     if inputs is not None:
-        given = json.dumps(dict(inputs), ensure_ascii=False, default=str)
-        flat = squashed(given)
+        trusted = {k: v for k, v in inputs.items() if k not in UNCHECKED_MODEL_TEXT}
+        given = "\n".join(_texts(trusted))
+        references = {squashed(token) for token in re.findall(r"\w[\w-]*", given)}
         for match in ORDER_REFERENCE.finditer(text):
-            if squashed(match["ref"]) not in flat:
+            if squashed(match["ref"]) not in references:
                 return f"it names order {match['ref']!r}, which nothing it was given holds"
+        greeted = GREETING.match(text)
+        if greeted and not _named_in(greeted["name"], given):
+            name = greeted["name"]
+            return f"it greets the customer as {name!r}, a name nothing it was given holds"
         amounts = list(AMOUNT.finditer(text))
         known = {round(_value(n), 2) for n in NUMBER.findall(given)} if amounts else set()
         for match in amounts:
@@ -216,6 +255,10 @@ generate_response = LLMNode(
     writes=["generated_response", "candidate_response"],
     to_state=lambda text, inputs: {"generated_response": text, "candidate_response": text},
     check=reply_problem,
+    # Not in the prompt (the plan carries it): what the reply check takes as facts of the
+    # account, since the plan, written by a model, does not count (UNCHECKED_MODEL_TEXT).
+    reads=["account_status"],
+    defaults={"account_status": None},
 )
 
 # ----------------------------------------------------------------------------- 11-12. review
@@ -321,8 +364,8 @@ regenerate_response = LLMNode(
     writes=["regenerated_response", "candidate_response", "regenerations"],
     to_state=rewritten,
     check=reply_problem,
-    reads=["regenerations"],
-    defaults={"regenerations": 0},
+    reads=["regenerations", "account_status"],  # the account: as for generate_response
+    defaults={"regenerations": 0, "account_status": None},
 )
 
 # ----------------------------------------------------------------------------- 14-15. finish
