@@ -22,17 +22,19 @@ DEFAULT_FAULT_KINDS: tuple[str, ...] = ("429", "500")
 class Knobs(BaseModel):
     """All knobs with their defaults; unknown names are rejected so typos are caught."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # "inf" ms hangs every call
 
-    latency_ms: float = Field(0, ge=0, description="fixed delay added to every /v1 call")
-    per_token_ms: float = Field(0, ge=0, description="extra delay per completion token")
+    latency_ms: float = Field(
+        0, ge=0, le=600_000, description="fixed delay added to every /v1 call"
+    )
+    per_token_ms: float = Field(0, ge=0, le=60_000, description="extra delay per completion token")
     fault_rate: float = Field(0.0, ge=0, le=1, description="share of calls that fail")
     fault_kinds: tuple[FaultKind, ...] = Field(DEFAULT_FAULT_KINDS, description="faults drawn")
     fault_seed: int = Field(0, description="seed of the random generator deciding faults")
     fault_limit: int | None = Field(
         None, ge=0, description="inject at most this many faults, then none (None: no limit)"
     )
-    timeout_s: float = Field(30.0, ge=0, description="how long a 'timeout' fault hangs")
+    timeout_s: float = Field(30.0, ge=0, le=3600, description="how long a 'timeout' fault hangs")
     sloppy_writer: float = Field(
         0.0, ge=0, le=1, description="share of first reply drafts that leave something out"
     )

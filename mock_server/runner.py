@@ -8,6 +8,7 @@ against a server sharing it. Nothing is printed while it runs; read the request 
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -267,6 +268,9 @@ class MockServer:
         The model knobs act on this server's offline model only: when the environment sends
         the kit's model calls elsewhere (``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``, see
         ``support_lib.llm.resolve_backend``), a warning says they will change nothing there."""
+        for name, value in knobs.items():  # JSON has no inf or nan: say which knob, here
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name}={value!r}: a knob's value must be a finite number")
         model_knobs = {"latency_ms", "per_token_ms", "sloppy_writer", "fault_rate"} & set(knobs)
         paths = knobs.get("fault_paths", ("/v1",))  # faults on the support APIs hit any model
         if not any(str(p).startswith("/v1") for p in paths):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import math
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -70,10 +71,23 @@ class Timeouts:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Timeouts:
+        """The limits, with the environment's; a setting that is not a positive number of
+        seconds ("20s", "nan", "-1") is refused with its name, before any run starts."""
         env = os.environ if env is None else env
-        model = float(env.get("SUPPORT_KIT_MODEL_TIMEOUT") or cls.model_call_s)
-        run = float(env.get("SUPPORT_KIT_RUN_TIMEOUT") or max(cls.run_s, 10 * model))
+        model = _seconds(env, "SUPPORT_KIT_MODEL_TIMEOUT", cls.model_call_s)
+        run = _seconds(env, "SUPPORT_KIT_RUN_TIMEOUT", max(cls.run_s, 10 * model))
         return cls(model_call_s=model, run_s=run)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = math.nan
+    if not (0 < value < math.inf):
+        raise ValueError(f"{name}={text!r} is not a number of seconds above 0 (like 120)")
+    return value
 
 
 _local: MockServer | None = None

@@ -242,6 +242,20 @@ def test_timeouts_nest_the_client_first_then_the_mock_then_the_run():
     assert (fixed.model_call_s, fixed.run_s) == (5, 9)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SUPPORT_KIT_MODEL_TIMEOUT", "20s"),
+        ("SUPPORT_KIT_MODEL_TIMEOUT", "nan"),
+        ("SUPPORT_KIT_RUN_TIMEOUT", "-1"),
+        ("SUPPORT_KIT_RUN_TIMEOUT", "inf"),
+    ],
+)
+def test_a_timeout_setting_that_is_no_number_of_seconds_is_refused_by_name(name, value):
+    with pytest.raises(ValueError, match=f"{name}='{value}' is not a number of seconds"):
+        kit.Timeouts.from_env({name: value})
+
+
 async def test_a_hanging_model_call_times_out_in_the_client_and_is_retried(fresh, monkeypatch):
     monkeypatch.setenv("SUPPORT_KIT_MODEL_TIMEOUT", "0.5")
     fresh.configure(fault_rate=1.0, fault_kinds=["timeout"], fault_limit=1)  # one call hangs 30 s

@@ -512,6 +512,12 @@ def test_invalid_knobs_are_refused(server: MockServer) -> None:
     with pytest.raises(ValueError):
         start_server(port=0, fault_rate=-1)
     assert server.configure(fault_kinds=[429, "timeout"])["fault_kinds"] == ["429", "timeout"]
+    before = server.configure()
+    with pytest.raises(ValueError, match="latency_ms=inf"):  # JSON cannot say it
+        server.configure(latency_ms=float("inf"))
+    reply = httpx.post(server.url + "/_config", json={"timeout_s": "inf"})  # JSON can
+    assert reply.status_code == 422 and "timeout_s" in reply.text
+    assert server.configure() == before  # nothing was applied
 
 
 # ---- starting and stopping ----
