@@ -100,10 +100,15 @@ def escape_markup(text: str) -> str:
     return text.translate(_BRACKETS)
 
 
-LOOK_ALIKE_BRACKETS = {  # less-than, fullwidth, small, guillemet, CJK, technical, math
-    "<": "<\uff1c\ufe64\u2039\u3008\u2329\u27e8",
-    ">": ">\uff1e\ufe65\u203a\u3009\u232a\u27e9",
+LOOK_ALIKE_BRACKETS = {
+    # less-than, fullwidth, small, single guillemet, CJK, technical, math, modifier letter,
+    # Canadian syllabics, ornaments, math double and curved, heavy
+    "<": "<\uff1c\ufe64\u2039\u3008\u2329\u27e8\u02c2\u1438\u276e\u276c\u27ea\u2991\u29fc",
+    ">": ">\uff1e\ufe65\u203a\u3009\u232a\u27e9\u02c3\u1433\u276f\u276d\u27eb\u2992\u29fd",
 }
+"""Characters a reader (or a model) could take for ``<`` or ``>``. The double quotation
+marks « » and Chinese title marks 《 》 are left as they are: they are everyday punctuation
+in French, Russian and Chinese messages, and nobody reads «customer_message» as a tag."""
 _BRACKETS = str.maketrans(
     {ch: ("&lt;" if side == "<" else "&gt;") for side, chars in LOOK_ALIKE_BRACKETS.items()
      for ch in chars}
