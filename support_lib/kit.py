@@ -265,13 +265,16 @@ async def arun(
 
 
 def workflow_of(trace: Trace) -> Workflow:
-    """The standard workflow variant that made ``trace`` (for resuming it)."""
-    for regenerations in range(6):
-        for escalation in ("llm", "rules"):
-            for human in (False, True):
-                candidate = standard_workflow(regenerations, escalation, human)  # type: ignore[arg-type]
-                if candidate.compile().description == trace.graph:
-                    return candidate
+    """The standard workflow variant that made ``trace`` (for resuming it). Its budget of
+    rewrites is the limit of its one loop edge (none: 0); the other choices are tried."""
+    edges = trace.graph.get("edges", []) if isinstance(trace.graph, dict) else []
+    limits = [e.get("loop_limit") for e in edges if isinstance(e, dict) and e.get("loop_limit")]
+    regenerations = limits[0] if len(limits) == 1 and isinstance(limits[0], int) else 0
+    for escalation in ("llm", "rules"):
+        for human in (False, True):
+            candidate = standard_workflow(regenerations, escalation, human)  # type: ignore[arg-type]
+            if candidate.compile().description == trace.graph:
+                return candidate
     raise ResumeError(f"run {trace.run_id} was not made by the standard workflow: pass workflow=")
 
 

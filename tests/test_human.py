@@ -311,7 +311,15 @@ async def test_a_wrong_answer_leaves_the_run_waiting_for_a_right_one(fresh, tmp_
     from support_lib.workflow.human import AnswerError
 
     store = RunStore(tmp_path / "runs.sqlite3")
-    own = build_workflow(human_in_the_loop=True, max_regenerations=7)  # not a standard variant
+    from support_lib.engine import Workflow
+    from support_lib.workflow.state import SupportState
+
+    standard = build_workflow(human_in_the_loop=True)
+    own = Workflow("my_support", SupportState)  # the same graph under a name of its own
+    for node in standard.nodes.values():
+        own.add(node)
+    for e in standard.edges:
+        own.edge(e.source, e.target, when=e.when, loop_limit=e.loop_limit)
     trace = await arun(REFUND, mock_url=fresh.url, workflow=own, store=store)
     assert trace.status == "waiting"
     with pytest.raises(AnswerError, match="approve, edit"):
@@ -366,6 +374,18 @@ async def test_an_interrupted_resume_keeps_the_run_to_resume_again(fresh, tmp_pa
     done = await aresume(trace.run_id, store=store, mock_url=fresh.url, llm=scripted)
     assert done.status == "completed"
     assert fresh.query("SELECT COUNT(*) AS n FROM sent_messages") == [{"n": 1}]  # once
+
+
+async def test_a_run_with_any_budget_of_rewrites_can_be_resumed(fresh, tmp_path):
+    """The CLI takes any --max-regenerations; resuming once knew only 0 to 5."""
+    from support_lib.kit import aresume, arun, standard_workflow
+
+    store = RunStore(tmp_path / "runs.sqlite3")
+    wf = standard_workflow(8, "llm", True)
+    trace = await arun(REFUND, mock_url=fresh.url, workflow=wf, store=store)
+    assert trace.status == "waiting"
+    done = await aresume(trace.run_id, {"decision": "approve"}, store=store, mock_url=fresh.url)
+    assert done.status == "completed"
 
 
 def test_a_claim_whose_process_stopped_can_be_released(tmp_path):
