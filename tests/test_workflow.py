@@ -667,3 +667,21 @@ def test_facts_in_a_reply_are_checked_against_its_inputs(text, problem):
     }
     found = reply_problem(text, inputs)
     assert found is None if problem is None else problem in found
+
+
+@pytest.mark.parametrize(
+    ("order_id", "key"),
+    [
+        ("50422", "50422"),
+        ("ORD-99812", "ORD-99812"),
+        ("2024/117", "2024-117"),  # "%2F" is decoded by servers: another route, or a 404
+        ("../support/send", "support-send"),  # never a path of its own
+        ("..", "unknown"),
+        (None, "unknown"),
+    ],
+)
+def test_the_account_is_looked_up_by_one_safe_path_segment(order_id, key):
+    from support_lib.workflow.billing import account_lookup_id
+
+    looked_up = account_lookup_id({"customer_info": {"order_id": order_id}})
+    assert looked_up == {"account_lookup_id": key}

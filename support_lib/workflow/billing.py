@@ -7,6 +7,7 @@ means for the request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, NotRequired
 
@@ -33,8 +34,13 @@ check_billing = Router(
 
 
 def account_lookup_id(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The account API is keyed by order id; without one we ask about "unknown"."""
-    return {"account_lookup_id": inputs["customer_info"].get("order_id") or "unknown"}
+    """The account API is keyed by order id; without one we ask about "unknown". Anything
+    but letters, digits, ".", "_" and "-" becomes "-" ("PO 2024/117" asks about
+    "PO-2024-117"): servers decode an escaped "/" into a path of two segments, which is
+    another route or none ("../support/send" must never become a path)."""
+    order_id = str(inputs["customer_info"].get("order_id") or "").strip()
+    key = re.sub(r"[^A-Za-z0-9._-]+", "-", order_id).strip("-.")
+    return {"account_lookup_id": key or "unknown"}
 
 
 prepare_account_lookup = FunctionNode(
