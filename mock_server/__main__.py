@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from typing import Any
 
@@ -18,7 +19,7 @@ from .app import create_app
 from .constants import DEFAULT_HOST, DEFAULT_PORT, OFFLINE_MODEL_NAME
 from .knobs import DEFAULT_FAULT_KINDS
 from .request_log import format_request_log
-from .runner import _port_in_use_message, _url, probe_port
+from .runner import _port_in_use_message, _url, host_problem, port_number, probe_port
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -27,7 +28,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="The support kit's mock server: support APIs plus an offline model.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="default: %(default)s")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s")
+    parser.add_argument(
+        "--port", type=port_number, default=DEFAULT_PORT, help="default: %(default)s"
+    )
     parser.add_argument(
         "--db",
         default=None,
@@ -72,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):  # emoji on consoles that cannot show them
         sys.stdout.reconfigure(errors="replace")
+    problem = host_problem(args.host)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     if args.port:
         state = probe_port(args.host, args.port)
         if state != "free":
@@ -95,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         for error in exc.errors():
             name = "--" + str(error["loc"][0]).replace("_", "-")
             print(f"Invalid option {name}: {error['msg']}", file=sys.stderr)
+        return 2
+    except (sqlite3.Error, OSError) as exc:  # --db in a missing folder, or no database
+        print(f"Cannot use the database {args.db!r}: {exc}", file=sys.stderr)
         return 2
     config = uvicorn.Config(
         app,

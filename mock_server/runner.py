@@ -8,6 +8,7 @@ against a server sharing it. Nothing is printed while it runs; read the request 
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import socket
@@ -201,6 +202,26 @@ def _launch(
                 handle.stop()
                 raise RuntimeError("The mock server started but /health does not answer.") from None
             time.sleep(0.01)
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give 0 to 65535 (0: any free)")
+    return port
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` cannot be listened on (no such address or name), or None."""
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError) as exc:
+        return f"cannot listen on host {host!r} ({exc}): give an address such as 127.0.0.1"
+    return None
 
 
 class MockServer:

@@ -141,6 +141,13 @@ def connect_mock(url: str) -> MockServer:
     return server
 
 
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535 (the mock server's rule)."""
+    from mock_server.runner import port_number as checked
+
+    return checked(text)
+
+
 def port_problem(host: str, port: int) -> str | None:
     """Why ``port`` cannot be served on (whose it is, what to do), or None when it is free."""
     from mock_server.runner import _port_in_use_message, probe_port

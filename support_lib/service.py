@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections import OrderedDict
 from typing import Any, Literal
@@ -31,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .engine import ResumeError, Trace
 from .inputs import MAX_MESSAGE_CHARS, check_email, check_message, check_ticket_id
 from .kit import aresume as kit_aresume
-from .kit import arun, local_mock, port_problem, run_store, serve_app
+from .kit import arun, local_mock, port_number, port_problem, run_store, serve_app
 from .web import read_body_within
 from .workflow import SupportResult
 from .workflow.human import answer_for
@@ -297,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m support_lib.service [--host 127.0.0.1] [--port 8090] [--mock-url URL]``."""
     parser = argparse.ArgumentParser(prog="python -m support_lib.service", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    parser.add_argument("--port", type=int, default=8090, help="default: %(default)s")
+    parser.add_argument("--port", type=port_number, default=8090, help="default: %(default)s")
     parser.add_argument(
         "--mock-url", default=None, help="a running mock server (default: start one in-process)"
     )
@@ -311,8 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = create_service_app(args.mock_url, human_in_the_loop=args.require_approval, db=args.db)
         running = serve_app(app, args.host, args.port, name="support-service")
-    except (RuntimeError, OSError) as exc:
+    except (RuntimeError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:  # --db in a missing folder, or a file that is no database
+        print(f"error: the run database {args.db!r} cannot be used ({exc})", file=sys.stderr)
         return 1
     print(
         f"Support workflow service at {running.url} (POST /api/support/incoming; support "

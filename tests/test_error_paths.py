@@ -63,6 +63,32 @@ def test_the_service_on_a_port_the_mock_holds_says_so(server):
     )
 
 
+@pytest.mark.parametrize(
+    ("command", "args", "said"),
+    [
+        ("mock_server", ["--port", "70000"], "'70000' is not a port: give 0 to 65535"),
+        ("mock_server", ["--port", "0", "--db", "/no/such/folder/x.db"], "Cannot use the database"),
+        (
+            "mock_server",
+            ["--port", "0", "--host", "999.1.1.1"],
+            "cannot listen on host '999.1.1.1'",
+        ),
+        ("support_lib.service", ["--port", "70000"], "'70000' is not a port: give 0 to 65535"),
+        (
+            "support_lib.service",
+            ["--port", "0", "--require-approval", "--db", "/no/such/folder/x.db"],
+            "error: the run database '/no/such/folder/x.db' cannot be used",
+        ),
+    ],
+)
+def test_a_bad_server_option_gets_one_sentence(command, args, said):
+    proc = subprocess.run(
+        [sys.executable, "-m", command, *args], capture_output=True, text=True, env=ENV, timeout=30
+    )
+    assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr
+    assert said in proc.stderr.strip().splitlines()[-1]
+
+
 def test_the_service_on_a_port_another_program_holds_says_so():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
