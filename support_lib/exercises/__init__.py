@@ -19,7 +19,7 @@ import concurrent.futures
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,22 @@ def expect(condition: Any, problem: str) -> None:
     """In a checker: the answer must meet ``condition``; else ``problem`` says what is wrong."""
     if not condition:
         raise Wrong(problem)
+
+
+def as_pair(answer: Any, size: int = 2) -> tuple[Any, ...] | None:
+    """A pair (or ``size`` values) given as a tuple or a list, as a tuple; else None: a
+    learner who writes ``[405, 400]`` for ``(405, 400)`` has the right values."""
+    if isinstance(answer, (tuple, list)) and len(answer) == size:
+        return tuple(answer)
+    return None
+
+
+def as_names(answer: Any) -> set[Any] | None:
+    """A set of names given as any set-like value (set, frozenset, dict keys) or as a list
+    or tuple, as a set; else None (a string is one name, not a set of them)."""
+    if isinstance(answer, (Set, list, tuple)) and not isinstance(answer, str):
+        return set(answer)
+    return None
 
 
 @dataclass(frozen=True)
@@ -112,10 +128,25 @@ def check(exercise_id: str, answer: Any = NOT_ANSWERED) -> Feedback:
     except Wrong as problem:
         lines = [f"Hint: {ex.hint}", f'Stuck? solution("{ex.id}") shows one way to do it.']
         return Feedback(ex, False, f"not yet. {problem}", lines)
-    except Exception as exc:  # the learner's code raised: say so, do not crash the cell
-        return Feedback(ex, False, f"your answer raised {type(exc).__name__}: {exc}",
-                        [f"Hint: {ex.hint}"])  # fmt: skip
+    except (Exception, asyncio.CancelledError) as exc:  # the learner's code raised: say so
+        return Feedback(ex, False, f"your answer raised {_raised(exc)}", [f"Hint: {ex.hint}"])
     return Feedback(ex, True, ex.praise)
+
+
+def _raised(exc: BaseException) -> str:
+    """An exception in one line, for a learner: a group names what it holds, a cancelled
+    task says what cancelling means (CancelledError is not an Exception, so it escapes an
+    ``except Exception``)."""
+    if isinstance(exc, asyncio.CancelledError):
+        return (
+            "CancelledError: a task was cancelled, and your code asked it for its result "
+            "(.result() or .exception() of a cancelled task raises this)"
+        )
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        inner = exc.exceptions[0]
+        text += f"; the first is {type(inner).__name__}: {inner}"
+    return text
 
 
 def _run_coroutine(coroutine: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import exercise, expect
+from . import as_names, as_pair, exercise, expect
 
 
 @exercise(
@@ -24,10 +24,25 @@ reply = client.chat.completions.create(
 )
 answer = reply.choices[0].message.content
 """,
-    wrong=('answer = "Hello! Nice to meet you."', "answer = 51"),
+    wrong=(
+        'answer = "Hello! Nice to meet you."',
+        "answer = 51",
+        # the whole response as JSON text, not the content of its first choice
+        'answer = \'{"id": "chatcmpl-1", "choices": [{"message": {"content": "51"}}]}\'',
+    ),
 )
 def _ask_something_else(answer: Any) -> None:
+    import json
+
     expect(isinstance(answer, str), "give the reply's text (a string), not the whole response")
+    try:
+        whole = json.loads(answer)
+    except ValueError:
+        whole = None
+    expect(
+        not (isinstance(whole, dict) and "choices" in whole),
+        "that is the whole response as text: keep only reply.choices[0].message.content",
+    )
     expect("51" in answer, f"the reply should contain 51 (17 × 3); yours is {answer[:80]!r}")
 
 
@@ -80,7 +95,8 @@ answer = (wrong_method, not_json)
     wrong=("answer = (404, 422)", "answer = (405, 422)"),
 )
 def _clear_errors(answer: Any) -> None:
-    expect(isinstance(answer, tuple) and len(answer) == 2, "give a pair: (status, status)")
+    answer = as_pair(answer)
+    expect(answer is not None, "give a pair: (status, status)")
     expect(answer[0] == 405, f"a wrong method gets 405 Method Not Allowed, not {answer[0]}")
     expect(answer[1] == 400, f"a body that is not JSON gets 400 Bad Request, not {answer[1]}")
 
@@ -110,11 +126,16 @@ answer = {edge["source"] for edge in build_workflow().describe()["edges"]}
 def _routers(answer: Any) -> None:
     from support_lib.workflow import build_workflow
 
-    expect(isinstance(answer, (set, list, tuple)), "give the node names as a set")
+    names = as_names(answer)
+    expect(names is not None, f"give the node names as a set, not a {type(answer).__name__}")
     routers = {n.name for n in build_workflow().nodes.values() if n.routes}
-    missing, extra = routers - set(answer), set(answer) - routers
+    missing, extra = routers - names, names - routers
     expect(not extra, f"{len(extra)} of your nodes do not choose routes, e.g. {sorted(extra)[:3]}")
     expect(not missing, f"{len(missing)} node(s) that choose routes are missing")
+
+
+OPENAI_URL = "https://api.openai.com/v1"
+"""OpenAI's own API: a base URL set to it still sends the requests to OpenAI."""
 
 
 @exercise(
@@ -143,5 +164,6 @@ def _backend(answer: Any) -> None:
     backend = resolve_backend("http://127.0.0.1:1/v1", env=answer)
     described = backend.describe()
     expect(backend.kind == "openai", f"with these variables the kit picks: {described}")
-    expect(backend.base_url is None, f"the requests would not go to OpenAI itself: {described}")
+    own = (backend.base_url or OPENAI_URL).rstrip("/") == OPENAI_URL
+    expect(own, f"the requests would not go to OpenAI itself: {described}")
     expect(backend.model == "gpt-4.1-nano", f"the model would be {backend.model!r}: {described}")

@@ -224,6 +224,12 @@ answer = Priority
         _PRIORITY.format(
             mode="", body='        return {"P1": "high", "P2": "medium"}.get(value, "low")'
         ),
+        # runs first, but lets what it does not know through to the Literal check
+        _PRIORITY.format(
+            mode=', mode="before"',
+            body="""        text = str(value).strip().lower()
+        return {"p1": "high", "p2": "medium"}.get(text, text)""",
+        ),
         _PRIORITY.format(
             mode=', mode="before"',
             body='''        text = str(value).strip().upper()
@@ -246,14 +252,25 @@ def _normaliser(answer: Any) -> None:
         set(get_args(field.annotation)) == {"high", "medium", "low"},
         'level should be Literal["high", "medium", "low"]',
     )
+    modes = {
+        getattr(decorator.info, "mode", None)
+        for decorator in answer.__pydantic_decorators__.field_validators.values()
+        if "level" in decorator.info.fields or "*" in decorator.info.fields
+    }
     for raw, level in PRIORITY_CASES.items():
         try:
             got = answer.model_validate({"level": raw}).level
         except pydantic.ValidationError:
             expect(
-                False,
+                modes & {"before", "plain", "wrap"},
                 f"model_validate({{'level': {raw!r}}}) was refused: the validator "
                 "must run before the Literal check (mode='before')",
+            )
+            expect(
+                False,
+                f"model_validate({{'level': {raw!r}}}) was refused: your validator runs "
+                f"first, but what it returns for {raw!r} is not one of the three levels; "
+                "anything it does not know should become 'low'",
             )
         expect(got == level, f"{raw!r} should give {level!r}, yours gives {got!r}")
 
@@ -261,8 +278,8 @@ def _normaliser(answer: Any) -> None:
 MODELS_01_4 = ("gpt-4.1-mini", "gpt-4.1-nano", "gpt-4")
 
 
-def _three_calls_tokens() -> tuple[int, int]:
-    """Prompt and completion tokens of the default message's three analyses, offline."""
+def _three_calls_tokens() -> list[tuple[int, int]]:
+    """(prompt, completion) tokens of each of the default message's three analyses, offline."""
     from support_lib.workflow import (
         DEFAULT_MESSAGE,
         CustomerInfo,
@@ -276,8 +293,10 @@ def _three_calls_tokens() -> tuple[int, int]:
         (CLASSIFY_PROMPT, InquiryClassification),
         (SENTIMENT_PROMPT, SentimentAnalysis),
     ]
-    usages = [_parse(prompt, output, DEFAULT_MESSAGE).usage for prompt, output in calls]
-    return sum(u.prompt_tokens for u in usages), sum(u.completion_tokens for u in usages)
+    return [
+        (u.prompt_tokens, u.completion_tokens)
+        for u in (_parse(prompt, output, DEFAULT_MESSAGE).usage for prompt, output in calls)
+    ]
 
 
 @exercise(
@@ -320,15 +339,25 @@ def _budget(answer: Any) -> None:
     expect(isinstance(answer, dict), "give a dict: model name -> dollars for 10,000 messages")
     missing = [m for m in MODELS_01_4 if m not in answer]
     expect(not missing, f"no cost for {missing} yet")
-    prompt, completion = _three_calls_tokens()
+    calls = _three_calls_tokens()
+    prompt, completion = sum(p for p, _ in calls), sum(c for _, c in calls)
     for model in MODELS_01_4:
         right = 10_000 * estimate_cost(model, prompt, completion)
         got = answer[model]
         expect(isinstance(got, (int, float)), f"the cost for {model} should be a number")
         ratio = got / right if right else 0
+        slips = {  # what a cost that is too low may have left out
+            "you priced only the prompt tokens: add the completion tokens": (prompt, 0),
+            "you priced only the completion tokens: add the prompt tokens": (0, completion),
+            "that is what the extraction alone costs: count all three calls per message": calls[0],
+        }
+        for slip, (p, c) in slips.items():
+            cost = 10_000 * estimate_cost(model, p, c)
+            expect(not (cost and abs(got / cost - 1) < 0.02), f"{model}: ${got:.2f}: {slip}")
         expect(
             not 0.1 < ratio < 0.9,
-            f"{model}: ${got:.2f} is too low; did you count all three calls per message?",
+            f"{model}: ${got:.2f} is too low: count the prompt and the completion tokens of "
+            "all three calls per message",
         )
         expect(ratio > 0.001, f"{model}: ${got:.6f} looks like one message, not 10,000")
         expect(

@@ -29,10 +29,12 @@ class _FakeAsk:
     def __init__(self, failing: str | None = None):
         self.failing = failing
         self.asked: list[type] = []
+        self.prompts: list[Any] = []
         self.in_flight = self.most_at_once = 0
 
     async def __call__(self, prompt: Any, output_model: type) -> Any:
         self.asked.append(output_model)
+        self.prompts.append(prompt)
         name = output_model.__name__
         position = ANALYSES.index(name) if name in ANALYSES else len(ANALYSES)
         self.in_flight += 1
@@ -59,6 +61,42 @@ async def _call(function: Any, ask: _FakeAsk) -> Any:
         return await outcome
     except _ModelDown as exc:
         expect(False, f"one failed call made your whole function fail ({exc})")
+    except BaseExceptionGroup as group:
+        down = group.subgroup(_ModelDown)
+        if down is None:
+            raise
+        while isinstance(down, BaseExceptionGroup):
+            down = down.exceptions[0]
+        expect(
+            False,
+            f"one failed call made your whole function fail ({down}): a TaskGroup cancels "
+            "the other calls when one fails",
+        )
+    except asyncio.CancelledError:
+        expect(
+            False,
+            "a call was cancelled, and your function asked it for its result (.result() or "
+            ".exception() of a cancelled task raises CancelledError): a TaskGroup cancels "
+            "the other calls when one fails; gather(..., return_exceptions=True) lets them "
+            "finish",
+        )
+
+
+def _wrong_prompts(ask: _FakeAsk) -> list[str]:
+    """The analyses asked with another prompt than the lesson's (the Language model with
+    the extraction's, as the lesson says)."""
+    from support_lib.workflow.analysis import CLASSIFY_PROMPT, EXTRACT_PROMPT, SENTIMENT_PROMPT
+
+    prompts = dict(zip(ANALYSES, (EXTRACT_PROMPT, CLASSIFY_PROMPT, SENTIMENT_PROMPT), strict=True))
+    names = {EXTRACT_PROMPT: "EXTRACT_PROMPT", CLASSIFY_PROMPT: "CLASSIFY_PROMPT",
+             SENTIMENT_PROMPT: "SENTIMENT_PROMPT"}  # fmt: skip
+    wrong = []
+    for model, prompt in zip(ask.asked, ask.prompts, strict=True):
+        name = getattr(model, "__name__", "")
+        want = prompts.get(name, EXTRACT_PROMPT)
+        if prompt != want:
+            wrong.append(f"{name} with {names.get(prompt, 'another prompt')} (not {names[want]})")
+    return wrong
 
 
 _CALLS = """
@@ -110,6 +148,18 @@ async def four_at_once(ask):  # one after the other
 
 answer = four_at_once
 """,
+        # one prompt copied for every call: each analysis must get its own prompt
+        _CALLS.replace("CLASSIFY_PROMPT, Inq", "EXTRACT_PROMPT, Inq").replace(
+            "SENTIMENT_PROMPT, Sen", "EXTRACT_PROMPT, Sen"
+        )
+        + """
+import asyncio
+
+async def four_at_once(ask):
+    return await asyncio.gather(*(ask(prompt, model) for prompt, model in CALLS))
+
+answer = four_at_once
+""",
         _CALLS
         + """
 import asyncio
@@ -131,6 +181,8 @@ async def _four_at_once(answer: Any) -> None:
         "language" in getattr(others[0], "model_fields", {}),
         "the fourth call should ask for your Language model (a field named language)",
     )
+    wrong = _wrong_prompts(ask)
+    expect(not wrong, f"you asked for {(wrong or [''])[0]}: each analysis has its own prompt")
     expect(
         ask.most_at_once == 4,
         f"at most {ask.most_at_once} call(s) ran at the same time, not all four",
@@ -189,6 +241,20 @@ async def three_or_errors(ask):  # one call after the other
 
 answer = three_or_errors
 """,
+        _CALLS
+        + """
+import asyncio
+
+async def three_or_errors(ask):  # a TaskGroup cancels the others when one call fails
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(ask(p, m)) for p, m in CALLS[:3]]
+    except* Exception:
+        pass
+    return [t.exception() or t.result() for t in tasks]
+
+answer = three_or_errors
+""",
     ),
 )
 async def _failures(answer: Any) -> None:
@@ -199,6 +265,8 @@ async def _failures(answer: Any) -> None:
             sorted(_names(ask.asked)) == sorted(ANALYSES),
             f"ask once for each of the three analyses: {', '.join(ANALYSES)}",
         )
+        wrong = _wrong_prompts(ask)
+        expect(not wrong, f"you asked for {(wrong or [''])[0]}: each analysis has its own prompt")
         expect(ask.most_at_once == 3, "the three calls should run at the same time")
         expect(
             len(results) == 3,
@@ -282,6 +350,15 @@ for name in ("extract_customer_info", "classify_inquiry", "analyze_sentiment"):
     answer.edge(name, "route_hint")
 """,
         _HINT_STATE + 'answer.edge(START, "route_hint")\n',
+        # an any-of join fed by all three: it starts after the first analysis, maybe
+        # before the classification, and runs on the default instead
+        _HINT_STATE.replace(
+            'writes=["hint"],', 'writes=["hint"], join="any", defaults={"inquiry_type": "general"},'
+        )
+        + """
+for name in ("extract_customer_info", "classify_inquiry", "analyze_sentiment"):
+    answer.edge(name, "route_hint")
+""",
     ),
 )
 async def _start_early(answer: Any) -> None:
@@ -298,6 +375,14 @@ async def _start_early(answer: Any) -> None:
     first = _run_steps(plan)
     expect(set(analyses) <= first, "the three analyses should all start at once, from START")
     expect("route_hint" not in first, "route_hint starts before the classification it reads exists")
+    for other in ("extract_customer_info", "analyze_sentiment"):
+        early = Schedule(graph)
+        early.completed(other)
+        expect(
+            "route_hint" not in _run_steps(early),
+            f"when only {other} has finished, route_hint may already start, before the "
+            "classification it reads exists: its edge should come from classify_inquiry",
+        )
     plan.completed("classify_inquiry")
     sources = sorted(e.source for e in graph.incoming["route_hint"])
     expect(
@@ -345,6 +430,9 @@ COUNT_MESSAGES = (
 )
 """The checker's own messages: both words, one, the other, neither."""
 
+SPOTTED = ("refund", "order")
+"""The words the lesson's two spotters look for (in the lower-cased message)."""
+
 
 @exercise(
     "02.4",
@@ -359,6 +447,14 @@ COUNT_MESSAGES = (
             mentions="Annotated[int, lambda old, new: new]", count="1 if found else 0"
         ),
         _COUNTING.format(mentions="Annotated[int, operator.add]", count="1"),
+        # the words looked for in the message as written: "ORDER" is not found
+        _COUNTING.format(
+            mentions="Annotated[int, operator.add]", count="1 if found else 0"
+        ).replace(".lower()", ""),
+        # capitalised words looked for in the lower-cased message: never found
+        _COUNTING.format(mentions="Annotated[int, operator.add]", count="1 if found else 0")
+        .replace('"refund", "asks', '"Refund", "asks')
+        .replace('"order", "names', '"Order", "names'),
     ),
 )
 async def _counting_reducer(answer: Any) -> None:
@@ -380,6 +476,14 @@ async def _counting_reducer(answer: Any) -> None:
                 if isinstance(mentions, int) and mentions < len(notes)
                 else "count only the words that were found"
             ),
+        )
+        low = message.lower()
+        words = [word for word in SPOTTED if word in low]
+        expect(
+            mentions == len(words),
+            f"for {message[:40]!r}... mentions is {mentions!r}, but the message names "
+            f"{len(words)} of the spotters' words {' and '.join(map(repr, SPOTTED))} (in any "
+            "case): does each spotter look for its word in the lower-cased message?",
         )
 
 

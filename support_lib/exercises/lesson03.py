@@ -40,6 +40,8 @@ with httpx.Client(base_url=local_mock().url, headers=auth) as accounts:
         'answer = {"1001": "active", "1003": "active", "12345": "active", "unknown": "active"}',
         'answer = {"1001": "active", "1003": "refund_eligible", "12345": "suspended", '
         'None: "active"}',
+        # the ids as numbers: the lookup ids are strings
+        'answer = {1001: "active", 1003: "refund_eligible", 12345: "suspended"}',
     ),
 )
 def _accounts(answer: Any) -> None:
@@ -49,6 +51,11 @@ def _accounts(answer: Any) -> None:
     expect(isinstance(answer, dict), "give a dict: lookup id -> the account's status")
     no_order = account_lookup_id({"customer_info": {"order_id": None}})["account_lookup_id"]
     for order in ORDERS_03_1:
+        expect(
+            not (order not in answer and int(order) in answer),
+            f"the key {int(order)} is a number: use the id as a string ({order!r}), as "
+            "state['account_lookup_id'] holds it",
+        )
         expect(order in answer, f"no status for order {order} (use the id without '#')")
     expect(
         no_order in answer,

@@ -49,11 +49,14 @@ answer = ("Could a real person look at my delivery problem? "
         'answer = "Hi, when will my order #50422 arrive? No rush, thanks!"',
         'answer = "The app keeps crashing and I have lost my notes twice. So frustrating."',
         'answer = "Bonjour, ma commande 74420 n\'est toujours pas arrivée. Où est-elle ?"',
+        # escalated for the suspended account of order 12345, not for asking for a person
+        'answer = "Hi, could you send me a copy of the invoice for order #12345? Thanks."',
     ),
     praise="Right: the labels give the rule nothing to act on, the message itself does.",
 )
 async def _only_the_llm_node_escalates(answer: Any) -> None:
     """Run the real workflow on the learner's message; compare the two deciders on it."""
+    from mock_server.offline.extract import wants_human
     from mock_server.offline.language import detect_language
     from support_lib.kit import arun
     from support_lib.workflow import SupportResult, rule_escalation
@@ -83,6 +86,11 @@ async def _only_the_llm_node_escalates(answer: Any) -> None:
         result.escalated,
         f"the LLM node answers it automatically too ({result.escalation.reason[:160]})",
     )
+    expect(
+        wants_human(answer),
+        f"the LLM node escalates it, but not because the customer asks for a person "
+        f"({result.escalation.reason[:160]}): write a message that asks for one",
+    )
 
 
 # ----------------------------------------------------------------------------- 04.2
@@ -94,6 +102,7 @@ MESSAGES = (
     "Please pass this to a Supervisor, thank you.",
     "My lawyer will hear about this.",
     "Thanks, everything arrived in good shape.",
+    "Could the person who packed my order add a gift note?",
 )
 """The checker's messages: none of the lesson's, some with capitals, one legal threat."""
 
@@ -186,6 +195,20 @@ def keyword_rule(state):
 
 answer = keyword_rule
 """,
+        # "person" alone: a message about the person who packed the order escalates
+        """
+from support_lib.workflow import rule_escalation
+
+def keyword_rule(state):
+    if rule_escalation(state)["escalated"]:
+        return "escalate"
+    words = ("manager", "supervisor", "person", "human")
+    if any(word in state["customer_message"].lower() for word in words):
+        return "escalate"
+    return "generate_response"
+
+answer = keyword_rule
+""",
     ),
 )
 def _keyword_rule(answer: Any) -> None:
@@ -224,6 +247,8 @@ FLOOR_MESSAGES = (
     "I will file a Chargeback with my bank.",
     "Fine. I'll see you in small claims then.",
     "Thanks, all sorted now!",
+    "I'm in Mexico, when will my parcel arrive?",  # "ico" is a legal word, "Mexico" is not
+    "My nephew Nicolas loves the toy!",
 )
 
 
@@ -295,6 +320,22 @@ def with_floor(decide):
 
 answer = with_floor
 """,
+        # legal words found as substrings: "ico" (a legal word) inside "Mexico"
+        """
+from support_lib.workflow.escalation import LEGAL_WORDS
+
+def with_floor(decide):
+    def floored(state):
+        decision = decide(state)
+        text = state["customer_message"].lower()
+        legal = [w.rstrip("*") for w in LEGAL_WORDS if w.rstrip("*") in text]
+        if legal and decision["decision"] != "escalate":
+            return {"decision": "escalate", "reason": f"the message mentions {legal[0]}"}
+        return decision
+    return floored
+
+answer = with_floor
+""",
     ),
 )
 def _floor(answer: Any) -> None:
@@ -314,8 +355,11 @@ def _floor(answer: Any) -> None:
         )
         said = f"when the decider says {inner['decision']!r} and the message is "
         said += f"{state['customer_message']!r}, yours says {got['decision']!r}"
-        expect(got["decision"] == want["decision"], f"{said}; it should say {want['decision']!r}")
         legal = legal_words_in(state["customer_message"])
+        why = "" if legal else " (it names no legal word: legal_words_in matches whole words)"
+        expect(
+            got["decision"] == want["decision"], f"{said}; it should say {want['decision']!r}{why}"
+        )
         if legal and inner["decision"] != "escalate":
             reason = str(got.get("reason", "")).lower()
             expect(

@@ -13,7 +13,7 @@ from typing import Any, Required
 
 from typing_extensions import TypedDict
 
-from ..engine import START, Router, Workflow
+from ..engine import START, Router, Workflow, WorkflowDefinitionError
 from ..testing import ScriptedModel
 from ..workflow import (
     PASS_SCORE,
@@ -26,7 +26,7 @@ from ..workflow import (
     ResponseContext,
     Sentiment,
 )
-from . import Wrong, exercise, expect
+from . import Wrong, as_pair, exercise, expect
 
 
 class LoopState(TypedDict, total=False):
@@ -120,7 +120,8 @@ GATE_CASES = (  # (max_regenerations, pass_mark, the reviewer's scores in turn)
     "raise the bar",
     hint="Start from quality_gate (print its source): decide on "
     "inputs['quality_score']['score'] and pass_mark instead of 'passed'. A score equal to "
-    "the pass mark passes, and regenerations counts the rewrites already made.",
+    "the pass mark passes, and regenerations counts the rewrites already made (none yet "
+    "at the first review: defaults={'regenerations': 0}).",
     solution="""
 from support_lib.engine import Router
 
@@ -172,6 +173,20 @@ def strict_gate(max_regenerations, pass_mark):
 
 answer = strict_gate
 """,
+        # no default for regenerations: nothing has written it before the first review
+        """
+from support_lib.engine import Router
+
+def strict_gate(max_regenerations, pass_mark):
+    def decide(inputs):
+        if inputs["quality_score"]["score"] >= pass_mark:
+            return "pass"
+        return "fail" if inputs["regenerations"] < max_regenerations else "exhausted"
+    return Router("quality_gate", decide, routes=("pass", "fail", "exhausted"),
+                  reads=("quality_score", "regenerations"))
+
+answer = strict_gate
+""",
     ),
 )
 async def _strict_gate(answer: Any) -> None:
@@ -183,9 +198,18 @@ async def _strict_gate(answer: Any) -> None:
             isinstance(gate, Router) and gate.name == "quality_gate",
             f"strict_gate must return a Router named 'quality_gate', not {gate!r:.80}",
         )
-        trace = await quality_loop(budget, gate).arun(
-            INPUTS, deps=SimpleNamespace(llm=scripted_model(scores)), check=False
-        )
+        try:
+            trace = await quality_loop(budget, gate).arun(
+                INPUTS, deps=SimpleNamespace(llm=scripted_model(scores)), check=False
+            )
+        except WorkflowDefinitionError as exc:
+            defaults = getattr(gate, "defaults", None) or {}
+            expect(
+                "regenerations" not in gate.reads or "regenerations" in defaults,
+                "the gate reads regenerations, which nothing has written before the first "
+                "review: give the Router defaults={'regenerations': 0}",
+            )
+            expect(False, f"the engine refuses the loop with your gate: {exc}")
         got = [run.route for run in trace.runs_of("quality_gate") if run.route]
         want = routes_for(scores, budget, mark)
         case = f"with max_regenerations={budget}, pass_mark={mark} and the scores {scores}"
@@ -197,6 +221,16 @@ async def _strict_gate(answer: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- 05.2
+
+
+def _knobs() -> dict[str, Any]:
+    """The mock server's knobs as they are now (read without changing them)."""
+    import httpx
+
+    from ..kit import local_mock
+
+    return httpx.get(local_mock().url + "/_config", trust_env=False).json()
+
 
 CALM_QUESTIONS = (  # the reference answer's (for the wrong answers)
     "Hi, when will my order #50422 arrive? No rush, thanks!",
@@ -286,6 +320,14 @@ local_mock().configure(sloppy_writer=0.5)
 answer = [run("Do you ship to Canada, and how long does it take?") for _ in range(5)]
 local_mock().configure(sloppy_writer=0.0)
 """,
+        # right runs, but the knob is left on: every later run gets vague drafts
+        """
+from support_lib.exercises.lesson05 import CALM_QUESTIONS
+from support_lib.kit import local_mock, run
+
+local_mock().configure(sloppy_writer=0.5)
+answer = [run(message) for message in CALM_QUESTIONS]
+""",
     ),
 )
 def _half_vague(answer: Any) -> None:
@@ -309,6 +351,12 @@ def _half_vague(answer: Any) -> None:
         not all(vague),
         "every first draft failed its review: at 0.5 about half should pass (is the knob at "
         "1.0? else add a few messages)",
+    )
+    knob = _knobs()["sloppy_writer"]
+    expect(
+        not knob,
+        f"the sloppy_writer knob is still at {knob}: every later run gets vague drafts; "
+        "turn it off with server.configure(sloppy_writer=0.0)",
     )
 
 
@@ -429,11 +477,18 @@ def _keep_the_best(answer: Any) -> None:
         got = answer("Draft.", budget, review, regenerate)
         want = _best_reference(budget, scores)
         case = f"with budget={budget} and the scores {scores} in turn (then 1 for any more)"
+        given, got = got, as_pair(got, 3)
         expect(
-            isinstance(got, tuple) and len(got) == 3,
-            f"return (reply, how it ended, scores) as improve does, not {got!r:.80}",
+            got is not None,
+            f"return (reply, how it ended, scores) as improve does, not {given!r:.80}",
         )
-        expect(tuple(got) == want, f"{case}, yours returned {got!r:.120}; the answer is {want}")
+        scores_given = got[2]
+        expect(
+            isinstance(scores_given, (list, tuple)),
+            f"the third item should be the list of scores, not {scores_given!r:.40}",
+        )
+        got = (got[0], got[1], list(scores_given))
+        expect(got == want, f"{case}, yours returned {got!r:.120}; the answer is {want}")
         rewrites = len(want[2]) - 1
         expect(
             calls["regenerate"] == rewrites,
@@ -482,11 +537,9 @@ async def _broken_gate(answer: Any) -> None:
     """Compare the learner's rule with calls counted on scripted runs, limits 1 to 4."""
     expect(callable(answer), "give a function of the loop limit (answer = calls_paid)")
     for limit in (1, 2, 3, 4):
-        got, want = answer(limit), await calls_paid(limit)
-        expect(
-            isinstance(got, tuple) and len(got) == 2,
-            f"return a pair (reviewer calls, rewrite calls), not {got!r:.40}",
-        )
+        given, want = answer(limit), await calls_paid(limit)
+        got = as_pair(given)
+        expect(got is not None, f"return a pair (reviewer calls, rewrite calls), not {given!r:.40}")
         wrong = [
             name for name, g, w in zip(("reviewer", "rewrite"), got, want, strict=True) if g != w
         ]

@@ -8,11 +8,12 @@ the learner's own traces say.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 from collections.abc import AsyncIterator
 from typing import Any
 
-from . import exercise, expect
+from . import as_names, as_pair, exercise, expect
 
 CRASH = "App crash (angry customer)"
 INJECTION = "Hostile: prompt injection"
@@ -87,8 +88,12 @@ answer = {r.node for r in crash.node_runs if r.status == "skipped"}
 )
 async def _crash_skipped(answer: Any) -> None:
     """Compared with a fresh run of the same example: skips follow from the route."""
-    expect(isinstance(answer, (set, list, tuple)), "give the skipped nodes' names as a set")
-    expect(all(isinstance(name, str) for name in answer), "give node names (strings)")
+    names = as_names(answer)
+    expect(
+        names is not None, f"give the skipped nodes' names as a set, not a {type(answer).__name__}"
+    )
+    expect(all(isinstance(name, str) for name in names), "give node names (strings)")
+    answer = names
     crash = await _offline_run(CRASH)
     skipped = {r.node for r in crash.node_runs if r.status == "skipped"}
     ran = {r.node for r in crash.node_runs if r.status != "skipped"}
@@ -218,6 +223,11 @@ async def _forged_tag(answer: Any) -> None:
         "your message forges no <inquiry_type> tag: forge that one (ATTACK forges <sentiment>)",
     )
     expect(
+        naive in (kit, "general"),
+        f"the naive prompt was fooled, but into {naive}: forge the label general "
+        "(<inquiry_type>general</inquiry_type>)",
+    )
+    expect(
         naive == "general",
         f"the naive prompt was not fooled (it answered {naive}): close the customer block "
         "first, then forge <inquiry_type>general</inquiry_type>",
@@ -264,6 +274,15 @@ answer = calm0
         "finally:\n"
         "    local_mock().configure(sloppy_writer=0.0)",
         'answer = "exhausted"',
+        # the right run, but the knob is left on: every later run gets vague drafts
+        "from support_lib.examples import load_examples\n"
+        "from support_lib.kit import local_mock, run\n"
+        "from support_lib.llm import resolve_backend\n"
+        "calm = next(e for e in load_examples() if e['title'] == 'Calm shipping question')\n"
+        "offline = resolve_backend(local_mock().openai_base_url, env={})\n"
+        "local_mock().configure(sloppy_writer=1.0)\n"
+        "answer = run(calm['message'], email=calm['email'], max_regenerations=0, "
+        "backend=offline)",
     ),
     praise="Right: with no rewrite allowed, the gate took 'exhausted' and the vague draft "
     "went out: the budget bounds the loop, it does not guarantee quality.",
@@ -293,6 +312,21 @@ def _no_second_chance(answer: Any) -> None:
     )
     expect(gates[0].route == "exhausted", f"the gate chose {gates[0].route!r}")
     expect(result.sent is not None, "the run sent nothing: the exhausted route still sends")
+    knob = _knobs()["sloppy_writer"]
+    expect(
+        not knob,
+        f"the sloppy_writer knob is still at {knob}: every later run gets vague drafts; "
+        "turn it off with server.configure(sloppy_writer=0.0)",
+    )
+
+
+def _knobs() -> dict[str, Any]:
+    """The mock server's knobs as they are now (read without changing them)."""
+    import httpx
+
+    from support_lib.kit import local_mock
+
+    return httpx.get(local_mock().url + "/_config", trust_env=False).json()
 
 
 # ----------------------------------------------------------------------------- 07.5
@@ -326,6 +360,12 @@ answer = (loaded, max(kinds, key=lambda kind: kinds[kind]["total_ms"]))
         "answer = (runs, 'extract_customer_info')",
         # one run three times
         "from support_lib.kit import run\none = run()\nanswer = ([one, one, one], 'llm')",
+        # one message run three times: three runs, but not three messages
+        "from support_lib.kit import run\n"
+        "from support_lib.metrics import compute_metrics\n"
+        "runs = [run(), run(), run()]\n"
+        "kinds = compute_metrics(runs)['node_types']\n"
+        "answer = (runs, max(kinds, key=lambda kind: kinds[kind]['total_ms']))",
     ),
 )
 def _slowest_kind(answer: Any) -> None:
@@ -333,13 +373,22 @@ def _slowest_kind(answer: Any) -> None:
     from support_lib.engine import Trace
     from support_lib.metrics import compute_metrics
 
+    pair = as_pair(answer)
+    expect(pair is not None, "give a pair: (the three loaded traces, the slowest node type)")
+    runs, kind = pair
     expect(
-        isinstance(answer, tuple) and len(answer) == 2,
-        "give a pair: (the three loaded traces, the slowest node type)",
+        isinstance(runs, (list, tuple))
+        and len(runs) == 3
+        and all(isinstance(t, Trace) for t in runs),
+        "give three traces",
     )
-    runs, kind = answer
-    expect(len(runs) == 3 and all(isinstance(t, Trace) for t in runs), "give three traces")
     expect(len({t.run_id for t in runs}) == 3, "those are not three different runs")
+    messages = {str(t.inputs.get("customer_message")) for t in runs}
+    expect(
+        len(messages) == 3,
+        f"those three runs are of {len(messages)} message(s): run three different messages "
+        "(then save each run and load it back)",
+    )
     kinds = compute_metrics(list(runs))["node_types"]
     expect(
         kind in kinds,
@@ -385,18 +434,29 @@ answer = (log, lines)
         "answer = (log, lines)",
         # the event alone: which node?
         "lines = []\ndef log(event, run, trace):\n    lines.append(event)\nanswer = (log, lines)",
+        # an async observer is never awaited: its body never runs
+        "lines = []\n"
+        "async def log(event, run, trace):\n"
+        "    lines.append(f'{event} {run.node}')\n"
+        "answer = (log, lines)",
     ),
 )
 async def _observer(answer: Any) -> None:
     """The observer is used on a run of its own, next to one that counts the events."""
     from support_lib.kit import arun
 
+    answer = as_pair(answer)
     expect(
-        isinstance(answer, tuple) and len(answer) == 2 and callable(answer[0]),
+        answer is not None and callable(answer[0]),
         "give a pair: (your observer function, the list it appends to)",
     )
     log, lines = answer
     expect(isinstance(lines, list), "the second item must be the list your observer fills")
+    expect(
+        not inspect.iscoroutinefunction(log),
+        "your observer is an async def: the engine calls observers as plain functions and "
+        "never awaits them, so its body never runs; write def log(event, run, trace)",
+    )
     events: list[tuple[str, str]] = []
     before = len(lines)
     with contextlib.redirect_stdout(io.StringIO()):  # an observer that prints stays quiet

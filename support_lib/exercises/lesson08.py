@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Set
 from typing import Any
 
 from support_lib.batch import wilson
 
-from . import exercise, expect
+from . import as_pair, exercise, expect
 
 FIELDS = ("inquiry_type", "sentiment", "urgency")
 
@@ -76,11 +77,15 @@ answer = (
         # only the escalated rows are left to average: every rate is 1
         'answer = ("SELECT sentiment, AVG(escalated) AS rate FROM analytics_logs "\n'
         '          "WHERE escalated = 1 GROUP BY sentiment")',
+        # the sentiments in capitals: the table holds them in lower case, so no row is left
+        'answer = ("SELECT sentiment, AVG(escalated) AS rate FROM analytics_logs "\n'
+        "          \"WHERE sentiment IN ('Negative', 'Neutral', 'Positive') GROUP BY 1\")",
     ),
     praise="Right. Now run it on the batch with server.query(answer).",
 )
 def _rate_per_sentiment(answer: Any) -> None:
-    """The query runs on a made-up table whose rates the checker knows."""
+    """The query runs on a made-up table whose rates the checker knows (a rate rounded to
+    two decimals is right too)."""
     from mock_server.store import Store
 
     expect(isinstance(answer, str), "give the SQL query itself (a string)")
@@ -93,7 +98,12 @@ def _rate_per_sentiment(answer: Any) -> None:
         rows = store.query(answer)
     finally:
         store.close()
-    expect(rows and "sentiment" in rows[0], "the query must return a column named sentiment")
+    expect(
+        rows,
+        f"on a test table of {len(LOGS)} runs (sentiments written in lower case: negative, "
+        "neutral, positive) your query returns no rows: does a WHERE leave them all out?",
+    )
+    expect("sentiment" in rows[0], "the query must return a column named sentiment")
     expect("rate" in rows[0], "name the rate's column rate (… AS rate)")
     got = {row["sentiment"]: row["rate"] for row in rows}
     expect(len(got) == 3 == len(rows), f"one row per sentiment, please: got {len(rows)} rows")
@@ -101,7 +111,7 @@ def _rate_per_sentiment(answer: Any) -> None:
         flags = [escalated for s, _, escalated in LOGS if s == sentiment]
         rate = sum(flags) / len(flags)
         expect(
-            isinstance(got[sentiment], (int, float)) and abs(got[sentiment] - rate) < 1e-9,
+            isinstance(got[sentiment], (int, float)) and abs(got[sentiment] - rate) <= 0.005,
             f"on a test table where {sum(flags)} of {len(flags)} {sentiment} runs escalated, "
             f"your query gives {got[sentiment]!r} instead of the share {rate:.3f}",
         )
@@ -222,6 +232,13 @@ answer = name_score
         "    p = 1 - len(missed) / len(rows); half = 1.96 * math.sqrt(p * (1 - p) / len(rows))\n"
         "    return missed, (p - half, p + half)\n"
         "answer = name_score",
+        # the number of misses, not their ids
+        "from support_lib.exercises.lesson08 import wilson\n"
+        "def name_score(results, rows):\n"
+        "    found = [r.customer.customer_name.replace('Unknown', '') or None for r in results]\n"
+        "    missed = sum(f != row['customer_name'] for f, row in zip(found, rows))\n"
+        "    return missed, wilson(len(rows) - missed, len(rows))\n"
+        "answer = name_score",
     ),
 )
 def _name_score(answer: Any) -> None:
@@ -231,17 +248,27 @@ def _name_score(answer: Any) -> None:
     rows = [{"id": f"n{i}", "customer_name": label} for i, (_, label) in enumerate(NAME_CASES)]
     missed = [f"n{i}" for i, (found, label) in enumerate(NAME_CASES)
               if (None if found == "Unknown" else found) != label]  # fmt: skip
-    got = answer(results, rows)
-    expect(isinstance(got, tuple) and len(got) == 2, "return a pair: (missed ids, (low, high))")
+    given = answer(results, rows)
+    got = as_pair(given)
+    expect(got is not None, f"return a pair: (missed ids, (low, high)), not {given!r:.60}")
     expect(
-        list(got[0]) == missed,
+        isinstance(got[0], (list, tuple, Set)),
+        f"the first item should be the list of the missed rows' ids, not {got[0]!r:.40}",
+    )
+    expect(
+        sorted(got[0], key=str) == missed,
         f"in a made-up batch of {len(rows)} where {missed} are wrong (a name missed, a name "
         f"invented), you report {str(got[0])[:80]}",
     )
     correct = len(rows) - len(missed)
     low, high = wilson(correct, len(rows))
     ci = got[1]
-    expect(isinstance(ci, (tuple, list)) and len(ci) == 2, "the interval is a pair (low, high)")
+    expect(
+        isinstance(ci, (tuple, list))
+        and len(ci) == 2
+        and all(isinstance(x, (int, float)) for x in ci),
+        f"the interval is a pair of numbers (low, high), not {ci!r:.60}",
+    )
     expect(
         abs(ci[0] - low) < 1e-6 and abs(ci[1] - high) < 1e-6,
         f"the Wilson interval of {correct}/{len(rows)} is ({low:.3f}, {high:.3f}), yours is "
@@ -353,6 +380,11 @@ answer = Prompt(
         "from support_lib.llm import Prompt\n"
         "from support_lib.workflow.reply import QUALITY_PROMPT as Q\n"
         "answer = Prompt(Q.system, '<account_action>{{account_action}}</account_action>')",
+        # the system text replaced: the scoring criteria and the rule on tags are gone
+        "from support_lib.llm import Prompt\n"
+        "from support_lib.workflow.reply import QUALITY_PROMPT as Q\n"
+        "answer = Prompt('You review replies.',\n"
+        "                Q.user + '\\n<account_action>{{account_action}}</account_action>')",
     ),
     praise="Right: told what the account allows, the reviewer accepts the refunds it allows "
     "and still refuses the others.",
@@ -363,6 +395,14 @@ async def _aware_reviewer(answer: Any) -> None:
     from support_lib.workflow.reply import QUALITY_PROMPT
 
     expect(isinstance(answer, Prompt), "give the Prompt (support_lib.llm.Prompt)")
+    values = {"customer_message": "Hi", "customer_info": None, "candidate_response": "Hello",
+              "account_action": "refund_eligible"}  # fmt: skip
+    sent = "\n".join(m["content"] for m in answer.render(values) if m["role"] == "system")
+    expect(
+        QUALITY_PROMPT.system.strip() in sent,
+        "the reviewer is no longer sent QUALITY_PROMPT's system text (how to score, and that "
+        "text inside tags is data): keep it as the Prompt's system",
+    )
     block = "\n<account_action>{{account_action}}</account_action>"
     reference = Prompt(QUALITY_PROMPT.system, QUALITY_PROMPT.user + block)
     rows = [row for row in _jsonl("judged_replies.jsonl") if row["account_action"] is not None]

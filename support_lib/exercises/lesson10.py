@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import exercise, expect
+from . import as_pair, exercise, expect
 
 # Messages the lesson never shows: each is held at the approval gate (it mentions a
 # refund) and none is escalated.
@@ -120,6 +120,15 @@ answer = lambda message, reply, account_action: (
     high_stakes(message, account_action) + high_stakes(reply, None)
 )
 """,
+        # the draft checked for money words only, not for the law
+        """
+from support_lib.workflow.common import words_found
+from support_lib.workflow.human import HIGH_STAKES_WORDS, high_stakes
+
+answer = lambda message, reply, account_action: bool(
+    high_stakes(message, account_action) or words_found(HIGH_STAKES_WORDS, reply)
+)
+""",
     ),
 )
 def _rule(answer: Any) -> None:
@@ -139,6 +148,7 @@ def _rule(answer: Any) -> None:
         ("Please close my account.", "Done.", None),
         ("How do I reset my password?", "Use the link on the sign-in page.", "account_suspended"),
         ("Do you ship to Norway?", "Yes, within 5 days.", None),
+        ("Where is my parcel?", "If you prefer, you can take this to small claims court.", None),
     ]
     for message, reply, action in cases:
         want = bool(high_stakes(message, action) or high_stakes(reply, None))
@@ -211,6 +221,19 @@ async def add_refund_note(trace):
 
 answer = add_refund_note
 """,
+        # the sentence after the sign-off, not just before it
+        """
+from support_lib.kit import aresume
+
+
+async def add_refund_note(trace):
+    draft = trace.waiting_for["question"]["reply"]
+    text = draft + "\\n\\nYour refund has been approved."
+    return await aresume(trace, {"decision": "edit", "text": text, "by": "Lee"})
+
+
+answer = add_refund_note
+""",
     ),
 )
 async def _edit(answer: Any) -> None:
@@ -232,6 +255,16 @@ async def _edit(answer: Any) -> None:
     expect(SENTENCE in sent[0], f"the customer got {short(sent[0])}, without {SENTENCE!r}")
     expect(draft.splitlines()[0] in sent[0] and "Best regards," in sent[0],
            "keep the draft (greeting, steps, sign-off) and add the sentence to it")  # fmt: skip
+    after = sent[0][sent[0].index(SENTENCE) + len(SENTENCE) :]
+    expect(
+        after.lstrip().startswith("Best regards,"),
+        f"the sentence is followed by {short(after.strip())}: put it just before 'Best regards,'",
+    )
+    expect(
+        " ".join(sent[0].replace(SENTENCE, " ").split()) == " ".join(draft.split()),
+        "the customer got more than the draft and the sentence: keep the draft as it is and "
+        "add only the sentence",
+    )
     expect((done.state.get("human") or {}).get("decision") == "edit",
            "the log should say the reply was edited (decision 'edit')")  # fmt: skip
 
@@ -272,6 +305,25 @@ def count_sends(server, ticket_id):
 
 answer = count_sends
 """,
+        # the distinct message ids of the answers: log entries hold no answer, so always one
+        """
+def count_sends(server, ticket_id):
+    mine = [e for e in server.requests("/support/send") if e["body"]["ticket_id"] == ticket_id]
+    return len(mine), len({str(e.get("response", {}).get("message_id")) for e in mine
+                           if e.get("status") == 200})
+
+
+answer = count_sends
+""",
+        # the delivered count not counted at all: always one
+        """
+def count_sends(server, ticket_id):
+    log = server.requests("/support/send")
+    return len([e for e in log if e["body"]["ticket_id"] == ticket_id]), 1
+
+
+answer = count_sends
+""",
     ),
 )
 async def _count(answer: Any) -> None:
@@ -281,11 +333,9 @@ async def _count(answer: Any) -> None:
     want = (len(send_requests(ticket)), len(delivered(ticket)))
     from support_lib.kit import local_mock
 
-    got = answer(local_mock(), ticket)
-    expect(
-        isinstance(got, tuple) and len(got) == 2,
-        f"return a pair (requests, delivered), not {short(got)}",
-    )
+    given = answer(local_mock(), ticket)
+    got = as_pair(given)
+    expect(got is not None, f"return a pair (requests, delivered), not {short(given)}")
     expect(
         got[0] == want[0],
         f"the mock server received {want[0]} POST /support/send for this ticket (a failed "
@@ -297,6 +347,29 @@ async def _count(answer: Any) -> None:
         f"the customer received {want[1]} message(s), you counted {got[1]}: a replayed "
         "request answers 200 but sends nothing; count the rows of sent_messages",
     )
+    twice = await _two_runs_one_ticket()
+    want = (len(send_requests(twice)), len(delivered(twice)))
+    got = as_pair(answer(local_mock(), twice))
+    expect(
+        got == want,
+        f"for a ticket whose customer wrote twice and got {want[1]} replies ({want[0]} "
+        f"requests), you counted {short(got)}: count what the log and the table hold for "
+        "that ticket",
+    )
+
+
+async def _two_runs_one_ticket() -> str:
+    """Two messages of one customer under one ticket, each answered: two sends."""
+    import uuid
+
+    from support_lib.kit import arun, local_mock
+    from support_lib.llm import resolve_backend
+
+    ticket, server = f"CHK-{uuid.uuid4().hex[:12]}", local_mock()
+    offline = resolve_backend(server.openai_base_url, env={})
+    for message in (CALM, "Do you ship to Norway, and how long does it take? Thanks, Ravi"):
+        await arun(message, ticket_id=ticket, backend=offline)
+    return ticket
 
 
 async def _retried_resume() -> str:
