@@ -33,13 +33,18 @@ from .engine import ResumeError, Trace
 from .inputs import MAX_MESSAGE_CHARS, check_email, check_message, check_ticket_id
 from .kit import aresume as kit_aresume
 from .kit import arun, local_mock, port_number, port_problem, run_store, serve_app
-from .web import read_body_within
+from .web import nested_deeper_than, read_body_within
 from .workflow import SupportResult
 from .workflow.human import answer_for
 
 SERVICE_NAME = "support-workflow-service"
 MAX_STORED_RUNS = 100
 MAX_BODY_BYTES = 8 * MAX_MESSAGE_CHARS + 1024  # refuse huge bodies before parsing them
+MAX_JSON_NESTING = 32  # a webhook body is two levels deep; refused before it is parsed
+UNREADABLE_BODY = (
+    "the body cannot be read: send JSON encoded as UTF-8, not nested too deeply "
+    "and with no number over 4,300 digits"
+)
 
 
 class IncomingMessage(BaseModel):
@@ -141,18 +146,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = str(exc.detail)
     if exc.status_code == 400 and "parsing the body" in detail:
-        return _error(
-            400,
-            "the body cannot be read: send JSON encoded as UTF-8, not nested too deeply "
-            "and with no number over 4,300 digits",
-        )
+        return _error(400, UNREADABLE_BODY)
     return _error(exc.status_code, detail)
 
 
 async def _limit_body(request: Request, call_next: Any) -> Response:
     """413 for a body over the limit, announced or streamed, before it is parsed."""
-    if await read_body_within(request, MAX_BODY_BYTES) is None:
+    body = await read_body_within(request, MAX_BODY_BYTES)
+    if body is None:
         return _error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KiB")
+    if nested_deeper_than(body, MAX_JSON_NESTING):
+        return _error(400, UNREADABLE_BODY)
     return await call_next(request)
 
 

@@ -22,3 +22,23 @@ async def read_body_within(request: Request, limit: int) -> bytes | None:
             return None
     request._body = bytes(body)
     return request._body
+
+
+def nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Does the JSON text ``body`` open more than ``limit`` lists or objects inside each
+    other? Read as text, without parsing it: Python's own parser gives up on deep nesting
+    in some versions (a RecursionError on 3.11) and not in others (3.13), and a web app
+    should answer the same everywhere."""
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (byte == 0x5C, byte != 0x22)
+        elif byte == 0x22:  # "
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in b"]}":
+            depth -= 1
+    return False

@@ -181,3 +181,11 @@ def test_the_request_log_shows_control_characters_as_escapes():
     text = format_request_log([entry])
     assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text and "\r" not in text
     assert "\\x1b]0;owned\\x07" in text and "\\x9b" in text
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    from support_lib.web import nested_deeper_than
+
+    assert not nested_deeper_than(b'{"message": "' + b"[{" * 100 + b'"}', 2)
+    assert not nested_deeper_than(b'{"message": "a \\" [[[ b"}', 1)  # an escaped quote
+    assert nested_deeper_than(b'{"message": [[["deep"]]]}', 3)
