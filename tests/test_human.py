@@ -26,11 +26,17 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
 
 
 def refund_answers(**overrides):
-    info = {**support_answers()["extract_customer_info"], "order_id": "50005"}
+    info = {
+        **support_answers()["extract_customer_info"],
+        "order_id": "50005",
+        "subject": "Refund for order #50005",
+    }
     return support_answers(
         classify_inquiry={"inquiry_type": "billing"},
         extract_customer_info=info,
         analyze_account_status={"account_action": "refund_eligible", "reason": "returned"},
+        generate_response="Your refund for order #50005 is on its way.",
+        regenerate_response="Hi Anna, the refund for order #50005 is on its way.",
         **overrides,
     )
 

@@ -557,6 +557,22 @@ def test_every_labeled_customer_name_of_the_training_and_dev_files_is_kept():
     assert len(named) > 1300 and lost == []
 
 
+@pytest.mark.parametrize(
+    ("order", "kept"),
+    [
+        ("50422", "50422"),
+        ("#50-422", "#50-422"),
+        ("5042", None),
+        ("042", None),
+        ("ORD-50422", None),
+    ],
+)
+def test_an_order_id_is_kept_only_if_it_is_a_whole_number_of_the_message(order, kept):
+    info = {"customer_name": "Unknown", "order_id": order, "product": None}
+    message = {"customer_message": "Where is order #50422? And 订单#10011?"}
+    assert grounded(info, message)["customer_info"]["order_id"] == kept
+
+
 PRODUCTS = [  # (message, the product a model gave, what is kept)
     ("My SmartKettle won't boil.", "SmartKettle", "SmartKettle"),
     ("my smart kettle won't boil", "SmartKettle", "SmartKettle"),  # the same words, joined
@@ -655,6 +671,18 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("Hi Anna,\n\nYour order ships today.", None),
         ("Hi there,\n\nYour order ships today.", None),
         ("Dear Ms Anna,\n\nYour order ships today.", None),  # a title and her name
+        # found by the re-check of those fixes
+        ("Your order #0422 ships today.", "order '0422'"),  # the end of the customer's number
+        ("Hi, Bob!\n\nYour order ships today.", "greets the customer as 'Bob'"),
+        ("Hello Bob.\n\nYour order ships today.", "greets the customer as 'Bob'"),
+        ("Hi Unknown,\n\nYour order ships today.", "greets the customer as 'Unknown'"),
+        ("Hi Ann,\n\nYour order ships today.", "greets the customer as 'Ann'"),  # not "Anna"
+        ("Hi Ánna,\n\nYour order ships today.", None),  # accents aside
+        ("Dear valued customer,\n\nYour order ships today.", None),
+        ("Hello again, your order ships today.", None),
+        ("Hi, thanks for writing. Your order ships today.", None),
+        ("Your order ships today. Our phone line is closed on Sunday.", None),
+        ("Refund #77812 is done.", "order '77812'"),  # only the model's subject line has it
     ],
 )
 def test_facts_in_a_reply_are_checked_against_its_inputs(text, problem):
@@ -664,6 +692,7 @@ def test_facts_in_a_reply_are_checked_against_its_inputs(text, problem):
         "twice on 3/3/2026. Anna",
         "account_info": {"balance": 120.5, "status": "active"},
         "response_context": {"key_points": ["order #99871 ships on March 3", "Hi Bob"]},
+        "customer_info": {"customer_name": "Unknown", "subject": "Refund #77812 on March 9"},
     }
     found = reply_problem(text, inputs)
     assert found is None if problem is None else problem in found

@@ -28,7 +28,9 @@ def first_name(name: str | None) -> str | None:
 # ---------------------------------------------------------------------------
 
 _ORDER_WORD = r"(?:order|purchase|shipment|package|parcel|transaction|confirmation)"
-_ID = r"([A-Z0-9]*\d[A-Z0-9]*(?:-[A-Z0-9]+)*|[A-Z]{2,5}-[A-Z0-9\-]*\d[A-Z0-9]*)"
+_ID = r"([A-Z0-9]*\d[A-Z0-9]*(?:-[A-Z0-9]+)*|[A-Z]{2,5}-[A-Z0-9\-]*\d[A-Z0-9]*(?:-[A-Z0-9]+)*)"
+"""An order id: "50422", "78-1123", "A12B-7788", "ORD-99812", "AB-2290-X" (a letter suffix
+too: without it the id was cut to "AB-2290", which the message does not hold)."""
 _ORDER_PATTERNS = [
     re.compile(
         _ORDER_WORD

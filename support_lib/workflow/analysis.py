@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from ..llm import LLMNode, Prompt
-from .common import SAFETY, labels, normalised, one_line, one_of, squashed
+from .common import SAFETY, labels, normalised, one_line, one_of, references_in, squashed
 
 MESSAGE_BLOCK = "<customer_message>\n{{customer_message}}\n</customer_message>"
 
@@ -112,11 +112,12 @@ def grounded(info: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
     So a name is kept only if it looks like one (one to four words, no digits or sentence
     punctuation: a weak model may answer with a piece of the message) and the message
     gives it where people give their own name (``_where_people_sign``: a small model also
-    answers with a product, a place or the driver's name); an order id only if its letters
-    and digits occur in the message in that order; a product only if each of its words
-    does (so "SmartKettle" and "kettle" stand for "my smart kettle", but a model's "iPhone
-    15" for a message about a kettle goes). Otherwise the name becomes "Unknown", the
-    order id and the product null, as if the message had none."""
+    answers with a product, a place or the driver's name); an order id only if it is a
+    whole order number of the message (``references_in``: "5042" of "#50422" is not); a
+    product only if each of its words occurs in it (so "SmartKettle" and "kettle" stand for
+    "my smart kettle", but a model's "iPhone 15" for a message about a kettle goes).
+    Otherwise the name becomes "Unknown", the order id and the product null, as if the
+    message had none."""
     message = inputs["customer_message"]
     name = str(info.get("customer_name") or "Unknown")
     words = re.findall(r"\w+", name.casefold())
@@ -126,7 +127,7 @@ def grounded(info: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
         info = {**info, "customer_name": "Unknown"}
     flat = squashed(message)
     order = info.get("order_id")
-    if order and (not squashed(str(order)) or squashed(str(order)) not in flat):
+    if order and squashed(str(order)) not in references_in(message) - {""}:
         info = {**info, "order_id": None}
     product_words = re.findall(r"[^\W_]+", str(info.get("product") or ""))
     if info.get("product") and not (

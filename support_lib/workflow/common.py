@@ -7,6 +7,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from string import ascii_lowercase
 from typing import Any, get_args
 
 from pydantic import BeforeValidator
@@ -73,6 +74,15 @@ def squashed(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.casefold())
 
 
+def references_in(text: str) -> set[str]:
+    """The whole order-number-like runs of ``text`` (Latin letters, digits and inner
+    hyphens), squashed, each also without its leading letters: "ORD-99812" gives
+    "ord99812" and "99812", "订单#10011" gives "10011". An order number is checked against
+    these, so a part of one ("5042" of "50422") is none of them."""
+    runs = re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", unicodedata.normalize("NFKC", text).casefold())
+    return {form for run in runs for form in (squashed(run), squashed(run).lstrip(ascii_lowercase))}
+
+
 # Latin look-alikes in Cyrillic and Greek ("lаwyer" with a Cyrillic "а"), for matching only.
 LOOKALIKES = str.maketrans(
     dict(
@@ -90,7 +100,7 @@ word list are both read without accents, so "láwyer" (an accent added to break 
 is "lawyer" and "acción legal" matches "accion legal"."""
 
 
-def _plain(text: str) -> str:
+def unaccented(text: str) -> str:
     """``text`` as :func:`words_found` compares it: compatibility forms folded and letters
     taken apart from their accents (NFKD), hidden characters and marks dropped, casefolded."""
     return "".join(
@@ -109,7 +119,7 @@ def words_found(forms: Iterable[str], text: str) -> list[str]:
     straight ones, and Latin look-alikes (Cyrillic, Greek, small capitals, IPA letters)
     read as Latin. A rule that decides something that matters must not be dodged by
     spelling."""
-    plain = _plain(text)
+    plain = unaccented(text)
     readings = (plain, plain.translate(LOOKALIKES))
     return [
         entry.removesuffix("*")
@@ -123,7 +133,7 @@ def _entry_pattern(entry: str) -> re.Pattern[str]:
     """A word-list entry as a regular expression: its words apart by anything that is not
     a letter, a trailing ``*`` as any ending, whole words only (but in Chinese, which puts
     no spaces between words)."""
-    stem = _plain(entry.removesuffix("*"))
+    stem = unaccented(entry.removesuffix("*"))
     pattern = r"\W+".join(map(re.escape, stem.split()))
     pattern += r"\w*" if entry.endswith("*") else ""
     if not "\u4e00" <= stem[0] <= "\u9fff":

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 from ..engine import FirstAvailable, Router
 from ..llm import LLMNode, Prompt
 from .analysis import MESSAGE_BLOCK
-from .common import SAFETY, labels, normalised, squashed
+from .common import SAFETY, labels, normalised, references_in, squashed, unaccented
 
 INFO_BLOCK = "<customer_info>\n{{customer_info}}\n</customer_info>"
 MAX_REPLY_CHARS = 4000
@@ -69,17 +69,24 @@ PROMISED_WEEKDAY = re.compile(
     rf"(?:\s+(?:on|by))?)\s+{_WEEKDAY}\b(?!\s*(?:to|through|-|–)\s*{_WEEKDAY})",
     re.I,
 )
+SHOP_HOURS = re.compile(r"\b(?:closed|open|opens|shut|hours|staffed)\b[^.!?\n]*$", re.I)
+"""A weekday after these words is how the shop works ("our line is closed on Sunday")."""
 # "Hi Bob,", "Dear Ms Okafor,": the name a reply greets the customer by.
+# Only a capitalised name is taken for one ("Hi, thanks for writing." greets nobody).
 GREETING = re.compile(
-    r"^\W*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))\s+"
-    r"(?P<name>[^\W\d_][^\W\d_'.-]*(?:[ '.-]+[^\W\d_]+){0,3})\s*[,!:\n]",
+    r"^\W*(?:hi|hello|hey|dear|hola|bonjour|hallo|ciao|good (?:morning|afternoon|evening))"
+    r"[\s,]+(?P<name>[^\W\d_][^\W\d_'.-]*(?:[ '.-]+[^\W\d_]+){0,3})\s*[,!:.\n]",
     re.I,
 )
-NOBODY_IN_PARTICULAR = {"there", "team", "customer", "friend", "all", "everyone", "folks"}
+NOBODY_IN_PARTICULAR = {
+    "there", "team", "customer", "friend", "all", "everyone", "folks", "again",
+    "valued customer", "dear customer", "sir or madam", "support team", "customer support",
+}  # fmt: skip
 TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam"}
-UNCHECKED_MODEL_TEXT = ("response_context", "quality_score")
-"""Inputs a model wrote that nothing checked (the plan, the review): no source of facts for
-a reply. Drafts are: each passed this check when it was written."""
+UNCHECKED_MODEL_TEXT = ("response_context", "quality_score", "subject")
+"""Inputs a model wrote that nothing checked (the plan, the review, the extracted subject
+line), at any depth: no source of facts for a reply. Drafts are: each passed this check
+when it was written; so are the extracted name, order and product (``grounded``)."""
 
 
 def _days(text: str, promised: bool = False) -> list[tuple[str, set[str]]]:
@@ -87,7 +94,11 @@ def _days(text: str, promised: bool = False) -> list[tuple[str, set[str]]]:
     "3/4/2026" is "3-4" or "4-3", "Friday" is "friday". ``promised``: weekdays only where
     they are promised (see ``PROMISED_WEEKDAY``)."""
     found = []
-    promises = [m.span() for m in PROMISED_WEEKDAY.finditer(text)] if promised else []
+    promises = [
+        m.span()
+        for m in PROMISED_WEEKDAY.finditer(text)
+        if not SHOP_HOURS.search(text, max(0, m.start() - 30), m.start())  # "closed on Sunday"
+    ] if promised else []  # fmt: skip
     for match in DATE.finditer(text):
         weekday = match["weekday"]
         if weekday and promised and not any(a <= match.start() < b for a, b in promises):
@@ -118,19 +129,27 @@ def _value(number: str) -> float:
 
 
 def _texts(value: Any) -> list[str]:
-    """Every string and number in a nested value, as text."""
+    """Every string and number in a nested value, as text, but those under the keys of
+    ``UNCHECKED_MODEL_TEXT``."""
     if isinstance(value, Mapping):
-        return [text for item in value.values() for text in _texts(item)]
+        return [
+            text
+            for key, item in value.items()
+            if key not in UNCHECKED_MODEL_TEXT
+            for text in _texts(item)
+        ]
     if isinstance(value, (list, tuple)):
         return [text for item in value for text in _texts(item)]
     return [] if value is None else [str(value)]
 
 
 def _named_in(name: str, given: str) -> bool:
-    """Is ``name`` nobody in particular ("there") or a name whose every word (titles
-    aside: "Ms Okafor") occurs in ``given``?"""
-    words = [w for w in re.findall(r"[^\W\d_]+", name.casefold()) if w not in TITLES]
-    return name.casefold() in NOBODY_IN_PARTICULAR or all(w in given.casefold() for w in words)
+    """Is ``name`` nobody in particular ("there", "Valued Customer") or a name whose every
+    word (titles aside: "Ms Okafor") is a whole word of ``given``, accents aside ("José"
+    for "Jose")? "Unknown", the extraction's word for no name, is no name."""
+    words = [w for w in re.findall(r"[^\W\d_]+", unaccented(name)) if w not in TITLES]
+    known = set(re.findall(r"[^\W\d_]+", unaccented(given))) - {"unknown"}
+    return unaccented(name) in NOBODY_IN_PARTICULAR or bool(words) and set(words) <= known
 
 
 def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | None:
@@ -153,12 +172,13 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
     if inputs is not None:
         trusted = {k: v for k, v in inputs.items() if k not in UNCHECKED_MODEL_TEXT}
         given = "\n".join(_texts(trusted))
-        references = {squashed(token) for token in re.findall(r"\w[\w-]*", given)}
+        references = references_in(given)
         for match in ORDER_REFERENCE.finditer(text):
             if squashed(match["ref"]) not in references:
                 return f"it names order {match['ref']!r}, which nothing it was given holds"
         greeted = GREETING.match(text)
-        if greeted and not _named_in(greeted["name"], given):
+        capitalised = greeted and all(not w[0].islower() for w in greeted["name"].split())
+        if capitalised and not _named_in(greeted["name"], given):
             name = greeted["name"]
             return f"it greets the customer as {name!r}, a name nothing it was given holds"
         amounts = list(AMOUNT.finditer(text))
