@@ -103,8 +103,10 @@ def escape_markup(text: str) -> str:
 LOOK_ALIKE_BRACKETS = {
     # less-than, fullwidth, small, single guillemet, CJK, technical, math, modifier letter,
     # Canadian syllabics, ornaments, math double and curved, heavy
-    "<": "<\uff1c\ufe64\u2039\u3008\u2329\u27e8\u02c2\u1438\u276e\u276c\u27ea\u2991\u29fc",
-    ">": ">\uff1e\ufe65\u203a\u3009\u232a\u27e9\u02c3\u1433\u276f\u276d\u27eb\u2992\u29fd",
+    "<": "<\uff1c\ufe64\u2039\u3008\u2329\u27e8\u02c2\u1438\u276e\u276c\u27ea\u2991\u29fc"
+    "\u2770\u2993\u22d6\u227a\u140a\u226a",
+    ">": ">\uff1e\ufe65\u203a\u3009\u232a\u27e9\u02c3\u1433\u276f\u276d\u27eb\u2992\u29fd"
+    "\u2771\u2994\u22d7\u227b\u1405\u226b",
 }
 """Characters a reader (or a model) could take for ``<`` or ``>``. The double quotation
 marks « » and Chinese title marks 《 》 are left as they are: they are everyday punctuation

@@ -66,12 +66,16 @@ def test_what_counts_as_high_stakes_is_data():
 @pytest.mark.parametrize(
     ("message", "word"),
     [
-        ("Quiero un reembolso.", "reembolso"),
-        ("Je demande le remboursement.", "remboursement"),
+        ("Quiero un reembolso.", "reembols"),
+        ("Je demande le remboursement.", "rembours"),
         ("Ich möchte eine Rückerstattung.", "rückerstattung"),
         ("Верните деньги!", "верните деньги"),
         ("我要退款", "退款"),
         ("i want my money bak", "money bak"),
+        ("Vous m'avez remboursé ?", "rembours"),
+        ("Bitte erstatten Sie den Betrag.", "erstatt"),
+        ("Верните мои деньги!", "верните мои деньги"),
+        ("请把钱退给我", "退给我"),
     ],
 )
 def test_a_refund_asked_in_another_language_is_high_stakes_too(message, word):

@@ -439,10 +439,15 @@ async def test_a_legal_threat_escalates_whatever_the_model_decided():
         ("My legal team is ready.", "legal team"),
         ("I am ready to sue.", "to sue"),
         ("Ich werde rechtliche Schritte einleiten.", "rechtliche schritte"),
-        ("J'engage une action en justice.", "action en justice"),
+        ("J'engage une action en justice.", "en justice"),
         ("Pondré una denuncia.", "denuncia"),
         ("Я вас засужу.", "засуж"),
         ("我们将采取法律行动。", "法律行动"),
+        ("My law-yer will call.", "lawyer"),  # a hyphen inside the word
+        ("Lo llevaré a juicio.", "a juicio"),
+        ("Je vais vous poursuivre en justice.", "en justice"),
+        ("Решим через суд.", "через суд"),
+        ("我要跟你们打官司。", "打官司"),
     ],
 )
 async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
@@ -463,6 +468,10 @@ async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
         "Судя по всему",
         "Не судите строго",  # "don't judge harshly"
         "Shipping to Mexico, for Nicolas.",  # "ico" inside a word
+        "Say thanks to Sue from your team.",  # a name after "to"
+        "The voltage regulator on the charger hums.",
+        "A mi juicio el producto es bueno.",  # "in my opinion"
+        "Can I save the icon as an ICO file?",
     ],
 )
 def test_a_name_or_a_word_that_only_looks_legal_is_no_threat(message):

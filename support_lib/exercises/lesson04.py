@@ -247,7 +247,7 @@ FLOOR_MESSAGES = (
     "I will file a Chargeback with my bank.",
     "Fine. I'll see you in small claims then.",
     "Thanks, all sorted now!",
-    "I'm in Mexico, when will my parcel arrive?",  # "ico" is a legal word, "Mexico" is not
+    "I pursued the courier for a week, where is my parcel?",  # "sued" is a legal word
     "My nephew Nicolas loves the toy!",
 )
 
@@ -320,7 +320,7 @@ def with_floor(decide):
 
 answer = with_floor
 """,
-        # legal words found as substrings: "ico" (a legal word) inside "Mexico"
+        # legal words found as substrings: "sued" (a legal word) inside "pursued"
         """
 from support_lib.workflow.escalation import LEGAL_WORDS
 

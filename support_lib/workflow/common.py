@@ -115,12 +115,13 @@ def words_found(forms: Iterable[str], text: str) -> list[str]:
     "lawyers"). The text is matched as a reader sees it, not as it is spelt in code points:
     compatibility forms folded (fullwidth letters, ligatures), invisible format
     characters and accents removed (a soft hyphen or zero-width space inside
-    "law\u00adyer", an accent on "láwyer"), case ignored, curly apostrophes read as
-    straight ones, and Latin look-alikes (Cyrillic, Greek, small capitals, IPA letters)
-    read as Latin. A rule that decides something that matters must not be dodged by
-    spelling."""
+    "law\u00adyer", an accent on "láwyer"), a hyphen inside a word too ("law-yer"), case
+    ignored, curly apostrophes read as straight ones, and Latin look-alikes (Cyrillic,
+    Greek, small capitals, IPA letters) read as Latin. A rule that decides something that
+    matters must not be dodged by spelling."""
     plain = unaccented(text)
-    readings = (plain, plain.translate(LOOKALIKES))
+    readings = {plain, plain.translate(LOOKALIKES)}
+    readings |= {re.sub(r"(?<=\w)[-\u2010\u2011](?=\w)", "", r) for r in readings}  # "law-yer"
     return [
         entry.removesuffix("*")
         for entry in forms

@@ -59,18 +59,21 @@ LEGAL_WORDS = (
     "legal action*", "legal proceeding*", "legal steps", "legal counsel", "legal team",
     "legal department", "law firm*", "lawsuit*", "law suit*", "litigat*", "class action",
     "cease and desist", "sue you", "sue your*", "sue u", "sue them", "sue the company",
-    "will sue", "shall sue", "i'll sue", "we'll sue", "they'll sue", "to sue", "gonna sue",
+    "will sue", "shall sue", "i'll sue", "we'll sue", "they'll sue", "gonna sue", "want to sue",
+    "ready to sue", "plan to sue", "going to sue", "threaten to sue",
     "suing", "sued", "to court",
     "in court", "court case*", "small claims", "chargeback*", "charge back",
     "trading standards", "consumer protection", "ombudsman", "better business bureau",
-    "regulator*", "data protection authority", "ico", "report you to",
+    "the regulator*", "a regulator", "regulatory authorit*", "data protection authority",
+    "the ico", "information commissioner*", "report you to",
     # Spanish, French, German, Russian, Chinese: the languages the kit recognises
     "abogado*", "abogada*", "demanda*", "denuncia*", "acción legal", "acciones legales",
-    "medidas legales", "tribunal*", "avocat*", "procès", "poursuites judiciaires",
-    "action en justice", "porter plainte", "anwalt*", "anwält*", "rechtsanwalt*", "verklag*",
-    "klage", "vor gericht", "zum gericht", "gerichtlich*", "rechtliche schritte",
+    "medidas legales", "a juicio", "tribunal*", "avocat*", "procès", "poursuites judiciaires",
+    "en justice", "porter plainte", "anwalt*", "anwält*", "rechtsanwalt*", "verklag*",
+    "klage", "vor gericht", "zum gericht", "gerichtlich*", "rechtliche schritte", "rechtsweg*",
     "адвокат*", "юрист*", "в суд", "в суде", "судебн*", "судиться", "судимся", "засуж*",
-    "иск", "律师", "起诉", "法院", "诉讼", "告你", "法律行动", "法律途径", "法律手段",
+    "через суд", "иск", "律师", "起诉", "法院", "诉讼", "告你", "法律行动", "法律途径",
+    "法律手段", "打官司",
 )  # fmt: skip
 """Words that make a case a legal matter. Whatever the model decided, such a case goes to a
 person: a decision that matters has a floor in code, which no prompt injection can lower.

@@ -29,11 +29,13 @@ from .common import words_found
 from .escalation import legal_words_in
 
 HIGH_STAKES_WORDS = (
-    "refund*", "money back", "money bak", "reimburse*", "compensation", "delete my account",
+    "refund*", "refnd*", "money back", "money bak", "reimburse*", "compensation",
+    "delete my account",
     "close my account", "cancel my account",
     # Spanish, French, German, Russian, Chinese, as for the legal words
-    "reembolso*", "devolución del dinero", "remboursement*", "rembourser", "rückerstattung*",
-    "geld zurück", "возврат*", "вернуть деньги", "верните деньги", "退款", "退钱",
+    "reembols*", "devolución del dinero", "devolución de mi dinero", "rembours*",
+    "rückerstattung*", "erstatt*", "geld zurück", "возврат*", "вернуть деньги",
+    "верните деньги", "верните мои деньги", "вернуть мои деньги", "退款", "退钱", "退给我",
 )  # fmt: skip
 HIGH_STAKES_ACTIONS = ("refund_eligible", "account_suspended", "payment_issue")
 """A reply is held for approval when the message has one of these words (or a legal word)
