@@ -15,6 +15,8 @@ from typing import Any
 import uvicorn
 from pydantic import ValidationError
 
+from support_lib.terminal import SafeArgumentParser, terminal_safe
+
 from .app import create_app
 from .constants import DEFAULT_HOST, DEFAULT_PORT, OFFLINE_MODEL_NAME
 from .knobs import DEFAULT_FAULT_KINDS
@@ -23,7 +25,7 @@ from .runner import _port_in_use_message, _url, host_problem, port_number, probe
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = SafeArgumentParser(
         prog="python -m mock_server",
         description="The support kit's mock server: support APIs plus an offline model.",
     )
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="replace")
     problem = host_problem(args.host)
     if problem:
-        print(problem, file=sys.stderr)
+        print(terminal_safe(problem), file=sys.stderr)
         return 2
     if args.port:
         state = probe_port(args.host, args.port)
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Invalid option {name}: {error['msg']}", file=sys.stderr)
         return 2
     except (sqlite3.Error, OSError) as exc:  # --db in a missing folder, or no database
-        print(f"Cannot use the database {args.db!r}: {exc}", file=sys.stderr)
+        print(terminal_safe(f"Cannot use the database {args.db!r}: {exc}"), file=sys.stderr)
         return 2
     config = uvicorn.Config(
         app,

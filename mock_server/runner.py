@@ -216,7 +216,10 @@ def port_number(text: str) -> int:
 
 
 def host_problem(host: str) -> str | None:
-    """Why ``host`` cannot be listened on (no such address or name), or None."""
+    """Why ``host`` cannot be listened on (no such address or name), or None. An empty
+    host would listen on every interface: it is refused, "0.0.0.0" says so on purpose."""
+    if not host.strip():
+        return "give a host to listen on, such as 127.0.0.1 (or 0.0.0.0 for every interface)"
     try:
         socket.getaddrinfo(host, None)
     except (OSError, UnicodeError) as exc:

@@ -22,15 +22,15 @@ import asyncio
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from .terminal import terminal_safe
+from .terminal import SafeArgumentParser, terminal_safe
 
 
 def run_parser() -> argparse.ArgumentParser:
     from .inputs import DEFAULT_MESSAGE
 
-    parser = _Parser(
+    parser = SafeArgumentParser(
         prog="python -m support_lib",
         description="Run the AI customer-support workflow once (offline unless "
         "OPENAI_API_KEY or OPENAI_BASE_URL is set). Other commands: waiting, resume, doctor.",
@@ -50,16 +50,6 @@ def run_parser() -> argparse.ArgumentParser:
     )
     _common(parser)
     return parser
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with its error messages (which quote what was typed) safe for a terminal:
-    a pasted message holding escape sequences must not retitle or clear the window."""
-
-    def error(self, message: str) -> NoReturn:
-
-        self.print_usage(sys.stderr)
-        self.exit(2, terminal_safe(f"{self.prog}: error: {message}") + "\n")
 
 
 def _common(parser: argparse.ArgumentParser, *, mock: bool = True) -> None:
@@ -151,7 +141,7 @@ def _finish(trace: Any, requests: list[dict[str, Any]], as_json: bool) -> int:
 
 
 def _waiting(argv: list[str]) -> int:
-    parser = _Parser(
+    parser = SafeArgumentParser(
         prog="python -m support_lib waiting", description="The runs waiting for a person."
     )
     _common(parser, mock=False)
@@ -176,7 +166,7 @@ def _waiting(argv: list[str]) -> int:
 
 
 def _resume(argv: list[str]) -> int:
-    parser = _Parser(
+    parser = SafeArgumentParser(
         prog="python -m support_lib resume",
         description="Give a waiting run a person's answer, or carry on a failed run (no "
         "answer): what it already did is not done again.",

@@ -148,6 +148,13 @@ def port_number(text: str) -> int:
     return checked(text)
 
 
+def host_problem(host: str) -> str | None:
+    """Why ``host`` cannot be listened on (the mock server's rule), or None."""
+    from mock_server.runner import host_problem as problem
+
+    return problem(host)
+
+
 def port_problem(host: str, port: int) -> str | None:
     """Why ``port`` cannot be served on (whose it is, what to do), or None when it is free."""
     from mock_server.runner import _port_in_use_message, probe_port

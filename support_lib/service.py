@@ -16,7 +16,6 @@ A small FastAPI app:
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 import sys
@@ -32,7 +31,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .engine import ResumeError, Trace
 from .inputs import MAX_MESSAGE_CHARS, check_email, check_message, check_ticket_id
 from .kit import aresume as kit_aresume
-from .kit import arun, local_mock, port_number, port_problem, run_store, serve_app
+from .kit import (
+    arun,
+    connect_mock,
+    host_problem,
+    local_mock,
+    port_number,
+    port_problem,
+    run_store,
+    serve_app,
+)
+from .terminal import SafeArgumentParser, terminal_safe
 from .web import nested_deeper_than, read_body_within
 from .workflow import SupportResult
 from .workflow.human import answer_for
@@ -300,7 +309,7 @@ def start_service(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m support_lib.service [--host 127.0.0.1] [--port 8090] [--mock-url URL]``."""
-    parser = argparse.ArgumentParser(prog="python -m support_lib.service", description=__doc__)
+    parser = SafeArgumentParser(prog="python -m support_lib.service", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
     parser.add_argument("--port", type=port_number, default=8090, help="default: %(default)s")
     parser.add_argument(
@@ -309,10 +318,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--require-approval", action="store_true", help="people in the loop")
     parser.add_argument("--db", default=None, help="where waiting runs are kept (SQLite)")
     args = parser.parse_args(argv)
-    problem = port_problem(args.host, args.port)
+    problem = host_problem(args.host) or port_problem(args.host, args.port)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
+        print(terminal_safe(f"error: {problem}"), file=sys.stderr)
         return 1
+    if args.mock_url:  # checked now, not at the first message (a 502 for every one)
+        try:
+            args.mock_url = connect_mock(args.mock_url).url
+        except (ValueError, ConnectionError) as exc:
+            print(terminal_safe(f"error: {exc}"), file=sys.stderr)
+            return 1
     try:
         app = create_service_app(args.mock_url, human_in_the_loop=args.require_approval, db=args.db)
         running = serve_app(app, args.host, args.port, name="support-service")

@@ -12,11 +12,13 @@ zero-width joiner stays: emoji sequences (a family) need it.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import re
+import sys
 import unicodedata
-from typing import Any
+from typing import Any, NoReturn
 
 
 @functools.cache
@@ -51,3 +53,12 @@ def _json_escape(ch: str) -> str:
     return "".join(
         f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2)
     )
+
+
+class SafeArgumentParser(argparse.ArgumentParser):
+    """argparse, with its error messages (which quote what was typed) made safe for a
+    terminal: a message pasted as an argument must not retitle or clear the window."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, terminal_safe(f"{self.prog}: error: {message}") + "\n")

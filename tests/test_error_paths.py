@@ -74,6 +74,15 @@ def test_the_service_on_a_port_the_mock_holds_says_so(server):
             "cannot listen on host '999.1.1.1'",
         ),
         ("support_lib.service", ["--port", "70000"], "'70000' is not a port: give 0 to 65535"),
+        ("support_lib.service", ["--port", "0", "--host", ""], "give a host to listen on"),
+        ("mock_server", ["--port", "0", "--host", " "], "give a host to listen on"),
+        (
+            "support_lib.service",
+            ["--port", "0", "--mock-url", "localhost"],
+            "error: 'localhost' is not a mock server's address",
+        ),
+        ("support_lib.service", ["--port", "0", "--bogus\x1b[2J"], "--bogus\\x1b[2J"),
+        ("mock_server", ["--port", "0", "--bogus\x1b[2J"], "--bogus\\x1b[2J"),
         (
             "support_lib.service",
             ["--port", "0", "--require-approval", "--db", "/no/such/folder/x.db"],
@@ -87,6 +96,7 @@ def test_a_bad_server_option_gets_one_sentence(command, args, said):
     )
     assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr
     assert said in proc.stderr.strip().splitlines()[-1]
+    assert "\x1b" not in proc.stderr  # what was typed is shown with escapes
 
 
 def test_the_service_on_a_port_another_program_holds_says_so():

@@ -715,6 +715,7 @@ def test_facts_in_a_reply_are_checked_against_its_inputs(text, problem):
         ("2024/117", "2024-117"),  # "%2F" is decoded by servers: another route, or a 404
         ("../support/send", "support-send"),  # never a path of its own
         ("..", "unknown"),
+        ("\uff11\uff12\uff13\uff14\uff15", "12345"),  # fullwidth digits
         (None, "unknown"),
     ],
 )

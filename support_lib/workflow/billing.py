@@ -8,6 +8,7 @@ means for the request.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, NotRequired
 
@@ -37,9 +38,10 @@ def account_lookup_id(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The account API is keyed by order id; without one we ask about "unknown". Anything
     but letters, digits, ".", "_" and "-" becomes "-" ("PO 2024/117" asks about
     "PO-2024-117"): servers decode an escaped "/" into a path of two segments, which is
-    another route or none ("../support/send" must never become a path)."""
-    order_id = str(inputs["customer_info"].get("order_id") or "").strip()
-    key = re.sub(r"[^A-Za-z0-9._-]+", "-", order_id).strip("-.")
+    another route or none ("../support/send" must never become a path). Fullwidth digits
+    are read as digits; letters of any script stay (the URL escapes them)."""
+    order_id = unicodedata.normalize("NFKC", str(inputs["customer_info"].get("order_id") or ""))
+    key = re.sub(r"[^\w.-]+", "-", order_id.strip()).strip("-.")
     return {"account_lookup_id": key or "unknown"}
 
 
