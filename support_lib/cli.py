@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"doctor": _doctor, "waiting": _waiting, "resume": _resume}
     command = commands.get(argv[0]) if argv else None
 
+    stops = _stop_signals_interrupt()
     try:
         return command(argv[1:]) if command else _run_once(argv)
     except KeyboardInterrupt:  # a resumed run is kept as failed, and can be resumed again
@@ -75,6 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the promise: one readable paragraph, never a traceback
         print(terminal_safe(f"error: {_explain(exc)}"), file=sys.stderr)
         return 1
+    finally:
+        for number, handler in stops.items():
+            signal.signal(number, handler)
+
+
+def _stop_signals_interrupt() -> dict[int, Any]:
+    """SIGTERM (``kill``, ``docker stop``) and SIGHUP (the terminal closed) stop the CLI as
+    Ctrl+C does, so a run being resumed is left failed and resumable, not claimed for ever.
+    Returns the handlers to put back. Only in the main thread (the only one signals reach)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    numbers = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    return {number: signal.signal(number, signal.default_int_handler) for number in numbers}
 
 
 def _doctor(argv: list[str]) -> int:

@@ -308,7 +308,9 @@ async def aresume(
     what it already did is not done again (see ``Workflow.aresume``). ``run`` is a trace,
     or a run id to take from ``store`` (only one resume of a run succeeds)."""
     claimed = isinstance(run, str) and store is not None
-    trace = store.claim(run) if claimed else run  # type: ignore[union-attr]
+    # a claim older than the run deadline (and a minute) was made by a process now dead
+    stale_after_s = Timeouts.from_env().run_s + 60
+    trace = store.claim(run, stale_after_s) if claimed else run  # type: ignore[union-attr]
     if isinstance(trace, str):
         raise ResumeError("give a trace, or a run id and the store that keeps it")
     try:  # refused before anything runs: the run keeps waiting for a right answer

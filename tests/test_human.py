@@ -414,6 +414,20 @@ def test_a_claim_whose_process_stopped_can_be_released(tmp_path):
     assert store.claim(trace.run_id).run_id == trace.run_id
 
 
+def test_a_claim_whose_process_was_killed_is_taken_over_once_stale(tmp_path):
+    """kill -9 while resuming: nothing can release the claim, so an old one is taken over."""
+    api, model = FakeSupportAPI(), ScriptedModel(refund_answers())
+    import asyncio
+
+    _, trace = asyncio.run(start(api, model))
+    store = RunStore(tmp_path / "runs.sqlite3")
+    store.save(trace)
+    store.claim(trace.run_id)  # ... and the process is killed
+    with pytest.raises(ResumeError, match="can be taken over 600 s after it started"):
+        store.claim(trace.run_id, stale_after_s=600)  # too recent: it may still be running
+    assert store.claim(trace.run_id, stale_after_s=-1).run_id == trace.run_id  # stale
+
+
 async def test_the_waiting_list_shows_one_line_per_run_whatever_the_message_holds(fresh, tmp_path):
     from support_lib.kit import arun
 

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,21 +82,34 @@ class RunStore:
             dict(zip(keys, (*r[:3], json.loads(r[3] or "null"), r[4]), strict=True)) for r in rows
         ]
 
-    def claim(self, run_id: str) -> Trace:
-        """Take a waiting or failed run to resume it; a second claim fails (once only)."""
+    def claim(self, run_id: str, stale_after_s: float | None = None) -> Trace:
+        """Take a waiting or failed run to resume it; a second claim fails (once only).
+
+        A claim older than ``stale_after_s`` seconds is taken over: the process that made it
+        was killed (``kill -9``, out of memory), since a live resume ends within its run
+        deadline and saves the run. Without it, such a run could never be resumed again."""
+        now = datetime.now(UTC)
+        stale = now - timedelta(seconds=stale_after_s if stale_after_s is not None else 1e9)
         with self._lock:
             taken = self._db.execute(
-                "UPDATE runs SET status = 'running' WHERE run_id = ? "
-                "AND status IN ('waiting', 'failed')",
-                (run_id,),
+                "UPDATE runs SET status = 'running', updated_at = ? WHERE run_id = ? "
+                "AND (status IN ('waiting', 'failed') OR (status = 'running' AND updated_at < ?))",
+                (now.isoformat(timespec="seconds"), run_id, stale.isoformat(timespec="seconds")),
             ).rowcount
             row = self._db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise ResumeError(f"no run {run_id!r} in {self.path}")
         if not taken:
-            now = "being resumed" if row[0] == "running" else row[0]
+            state = "being resumed" if row[0] == "running" else row[0]
+            later = (
+                f" (if the process resuming it was killed, it can be taken over "
+                f"{stale_after_s:g} s after it started)"
+                if row[0] == "running" and stale_after_s is not None
+                else ""
+            )
             raise ResumeError(
-                f"run {run_id} is {now}: only a waiting or failed run can be resumed, and only once"
+                f"run {run_id} is {state}: only a waiting or failed run can be resumed, "
+                f"and only once{later}"
             )
         return self.load(run_id)
 
