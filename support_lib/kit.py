@@ -85,8 +85,8 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(text) if text else default
     except ValueError:
         value = math.nan
-    if not (0 < value < math.inf):
-        raise ValueError(f"{name}={text!r} is not a number of seconds above 0 (like 120)")
+    if not (0.1 <= value < math.inf):  # 1e-9 s would time out every call
+        raise ValueError(f"{name}={text!r} is not a number of seconds, 0.1 or more (like 120)")
     return value
 
 

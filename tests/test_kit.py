@@ -249,6 +249,7 @@ def test_timeouts_nest_the_client_first_then_the_mock_then_the_run():
         ("SUPPORT_KIT_MODEL_TIMEOUT", "nan"),
         ("SUPPORT_KIT_RUN_TIMEOUT", "-1"),
         ("SUPPORT_KIT_RUN_TIMEOUT", "inf"),
+        ("SUPPORT_KIT_MODEL_TIMEOUT", "1e-9"),  # every call would time out
     ],
 )
 def test_a_timeout_setting_that_is_no_number_of_seconds_is_refused_by_name(name, value):

@@ -682,6 +682,9 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("Dear Ms Anna,\n\nYour order ships today.", None),  # a title and her name
         # found by the re-check of those fixes
         ("Your order #0422 ships today.", "order '0422'"),  # the end of the customer's number
+        ("We will refund 49,99 € today.", "(49,99 €)"),  # the sign after the number
+        ("We will refund EUR 49.99 today.", "(EUR 49.99)"),
+        ("We have refunded the 14,99 € charge.", None),  # the customer's own, written so
         ("Hi, Bob!\n\nYour order ships today.", "greets the customer as 'Bob'"),
         ("Hello Bob.\n\nYour order ships today.", "greets the customer as 'Bob'"),
         ("Hi Unknown,\n\nYour order ships today.", "greets the customer as 'Unknown'"),

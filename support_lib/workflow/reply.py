@@ -35,10 +35,10 @@ ORDER_REFERENCE = re.compile(
 # "$120.50", "£14.99", "€ 20", "20 EUR", "49.99 dollars": an amount of money. At most 16
 # digits and commas: a longer run of digits is no price, and stays a number a float can hold.
 AMOUNT = re.compile(
-    r"[$€£¥]\s?(?P<before>\d[\d,]{0,15}(?:\.\d+)?)"
-    r"|(?P<after>\d[\d,]{0,15}(?:\.\d+)?)\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b",
+    r"(?:[$€£¥]|\b(?:usd|eur|gbp)\b)\s?(?P<before>\d[\d,]{0,15}(?:\.\d+)?)"
+    r"|(?P<after>\d[\d,]{0,15}(?:\.\d+)?)\s?(?:[$€£¥]|(?:usd|eur|gbp|dollars?|euros?|pounds?)\b)",
     re.I,
-)
+)  # "$49.99", "EUR 49.99", "49,99 €", "49.99 dollars"
 NUMBER = re.compile(r"\d[\d,]{0,15}(?:\.\d+)?")
 
 # "March 3", "3rd of March", "Dec. 24", "2026-12-01", "12/05/2026", "05.12.2026", "Friday": a
