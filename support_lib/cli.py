@@ -199,12 +199,16 @@ def _resume(argv: list[str]) -> int:
 
     store = kit.run_store(args.db)
     trace = store.load(args.run_id)
-    answered = args.approve or args.edit is not None or args.reject
-    answer = _answer_for(trace, args) if answered or trace.status != "failed" else kit.NO_ANSWER
+    carry_on = trace.status == "failed" and not _answered(args)
+    answer = kit.NO_ANSWER if carry_on else _answer_for(trace, args)
     trace, requests = _against_mock(
         args, lambda url: kit.aresume(args.run_id, answer, store=store, mock_url=url, check=False)
     )
     return _finish(trace, requests, args.json)
+
+
+def _answered(args: argparse.Namespace) -> bool:
+    return bool(args.approve or args.edit is not None or args.reject)
 
 
 def _answer_for(trace: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -219,7 +223,7 @@ def _answer_for(trace: Any, args: argparse.Namespace) -> dict[str, Any]:
         )
     if trace.status != "waiting" or not trace.waiting_for:
         raise ResumeError(f"run {trace.run_id} is {trace.status}: there is nothing to answer")
-    if not (args.approve or args.edit is not None or args.reject):
+    if not _answered(args):
         raise ValueError(
             f"run {trace.run_id} waits for a person: give --approve, --edit FILE or --reject"
         )

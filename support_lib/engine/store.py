@@ -89,12 +89,14 @@ class RunStore:
         was killed (``kill -9``, out of memory), since a live resume ends within its run
         deadline and saves the run. Without it, such a run could never be resumed again."""
         now = datetime.now(UTC)
-        stale = now - timedelta(seconds=stale_after_s if stale_after_s is not None else 1e9)
+        stale = ""  # a claim made before this moment is stale ("": no moment is, no limit)
+        if stale_after_s is not None:
+            stale = (now - timedelta(seconds=stale_after_s)).isoformat(timespec="seconds")
         with self._lock:
             taken = self._db.execute(
                 "UPDATE runs SET status = 'running', updated_at = ? WHERE run_id = ? "
                 "AND (status IN ('waiting', 'failed') OR (status = 'running' AND updated_at < ?))",
-                (now.isoformat(timespec="seconds"), run_id, stale.isoformat(timespec="seconds")),
+                (now.isoformat(timespec="seconds"), run_id, stale),
             ).rowcount
             row = self._db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:

@@ -30,8 +30,7 @@ from .escalation import legal_words_in
 
 HIGH_STAKES_WORDS = (
     "refund*", "refnd*", "money back", "money bak", "reimburse*", "compensation",
-    "delete my account",
-    "close my account", "cancel my account",
+    "delete my account", "close my account", "cancel my account",
     # Spanish, French, German, Russian, Chinese, as for the legal words
     "reembols*", "devolución del dinero", "devolución de mi dinero", "rembours*",
     "rückerstattung*", "erstatt*", "geld zurück", "возврат*", "вернуть деньги",

@@ -162,16 +162,16 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
     "#50422") is asked again; so is one that greets the customer by a name ("Hi Bob,"),
     or names an amount of money ("a refund of $49.99"), a date ("by March 3") or a
     promised weekday ("it will arrive on Friday") that no input holds: a customer takes a
-    stated amount or day as a promise. The plan and the review (``UNCHECKED_MODEL_TEXT``)
-    do not count as inputs here: a fact a model made up there is still made up."""
+    stated amount or day as a promise. The plan, the review and the subject line
+    (``UNCHECKED_MODEL_TEXT``) do not count as inputs here: a fact a model made up there is
+    still made up."""
     if len(text) > MAX_REPLY_CHARS:
         return f"it has {len(text):,} characters; a reply has at most {MAX_REPLY_CHARS:,}"
     leftover = LEFTOVERS.search(text)
     if leftover:
         return f"it still holds a template leftover ({leftover.group()!r})"
     if inputs is not None:
-        trusted = {k: v for k, v in inputs.items() if k not in UNCHECKED_MODEL_TEXT}
-        given = "\n".join(_texts(trusted))
+        given = "\n".join(_texts(inputs))  # what the node was given, but the model's own text
         references = references_in(given)
         for match in ORDER_REFERENCE.finditer(text):
             if squashed(match["ref"]) not in references:
