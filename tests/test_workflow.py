@@ -448,6 +448,13 @@ async def test_a_legal_threat_escalates_whatever_the_model_decided():
         ("Je vais vous poursuivre en justice.", "en justice"),
         ("Решим через суд.", "через суд"),
         ("我要跟你们打官司。", "打官司"),
+        ("My Iawyer will call.", "lawyer"),  # a capital I for an l
+        ("My 1awyer will call.", "lawyer"),  # digits and signs for letters
+        ("See you in c0urt!", "in court"),
+        ("I will l1tigate.", "litigat"),
+        ("I will 5ue you!", "sue you"),
+        ("My l a w y e r will call.", "lawyer"),  # spelt out
+        ("My L.A.W.Y.E.R will call.", "lawyer"),
     ],
 )
 async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
@@ -472,6 +479,9 @@ async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
         "The voltage regulator on the charger hums.",
         "A mi juicio el producto es bueno.",  # "in my opinion"
         "Can I save the icon as an ICO file?",
+        "Is it late? It is. Ian in Iceland asks.",  # capital I read as l finds nothing
+        "Order A1234 and 50422: 5 items, 1 is missing.",
+        "Plan A, B or C: s, m or l sizes.",
     ],
 )
 def test_a_name_or_a_word_that_only_looks_legal_is_no_threat(message):

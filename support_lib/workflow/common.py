@@ -116,17 +116,45 @@ def words_found(forms: Iterable[str], text: str) -> list[str]:
     compatibility forms folded (fullwidth letters, ligatures), invisible format
     characters and accents removed (a soft hyphen or zero-width space inside
     "law\u00adyer", an accent on "láwyer"), a hyphen inside a word too ("law-yer"), case
-    ignored, curly apostrophes read as straight ones, and Latin look-alikes (Cyrillic,
-    Greek, small capitals, IPA letters) read as Latin. A rule that decides something that
-    matters must not be dodged by spelling."""
+    ignored, curly apostrophes read as straight ones, Latin look-alikes (Cyrillic,
+    Greek, small capitals, IPA letters) read as Latin, and the disguises of
+    :func:`_undisguised` seen through ("Iawyer", "c0urt", "l a w y e r"). A rule that
+    decides something that matters must not be dodged by spelling."""
     plain = unaccented(text)
-    readings = {plain, plain.translate(LOOKALIKES)}
+    readings = {plain, plain.translate(LOOKALIKES), *_undisguised(text)}
     readings |= {re.sub(r"(?<=\w)[-\u2010\u2011](?=\w)", "", r) for r in readings}  # "law-yer"
     return [
         entry.removesuffix("*")
         for entry in forms
         if any(_entry_pattern(entry).search(reading) for reading in readings)
     ]
+
+
+# Digits and signs typed for letters inside a word ("1awyer", "c0urt", "l1tigate"): "1"
+# and "!" read as "l" in one reading and as "i" in the other.
+LEET = [str.maketrans("013457@$|!", "oleastasll"), str.maketrans("013457@$|!", "oieastasli")]
+SPACED = re.compile(r"(?<!\w)(?:[^\W\d_][ .*_]){2,}[^\W\d_](?!\w)")  # "l a w y e r", "s.u.e"
+
+
+def _undisguised(text: str) -> list[str]:
+    """Two more readings of ``text`` for :func:`words_found`, for spellings a reader sees
+    through: a capital "I" for an "l" ("Iawyer"), digits and signs for letters inside a
+    word, and a word spelt out letter by letter. They only add matches: ``text`` is read
+    as it is too, so "I'll sue" is found whatever these make of it."""
+
+    def unleet(word: str, table: dict[int, str]) -> str:
+        core = word.rstrip("!|")  # "sue!" ends a sentence
+        if not re.search(r"[^\W\d_]", core):
+            return word  # a number ("50422") stays a number
+        return core.translate(table) + word[len(core) :]
+
+    readings = []
+    for table in LEET:
+        words = re.split(r"([\w@$|!]+)", text.replace("I", "l"))
+        reading = unaccented("".join(unleet(w, table) if i % 2 else w for i, w in enumerate(words)))
+        reading = SPACED.sub(lambda m: re.sub(r"[ .*_]", "", m.group()), reading)
+        readings.append(reading.translate(LOOKALIKES))
+    return readings
 
 
 @functools.cache
