@@ -705,6 +705,15 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("Hi, thanks for writing. Your order ships today.", None),
         ("Your order ships today. Our phone line is closed on Sunday.", None),
         ("Refund #77812 is done.", "order '77812'"),  # only the model's subject line has it
+        # a weekday needs no cue word to be a promise
+        ("Expect it Friday.", "(Friday)"),
+        ("Your parcel should be with you Tuesday at the latest.", "(Tuesday)"),
+        ("Friday is when it lands.", "(Friday)"),
+        ("Our team works Monday through Friday.", None),  # a range
+        ("Our phone hours are 9-5, Saturday included.", None),
+        ("Have a good Friday!", None),
+        ("Happy Friday, and thanks for your patience.", None),
+        ("We restock every Tuesday.", None),
     ],
 )
 def test_facts_in_a_reply_are_checked_against_its_inputs(text, problem):

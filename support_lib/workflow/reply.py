@@ -61,16 +61,30 @@ DATE = re.compile(
     r"|\b(?P<weekday>(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b",
     re.I,
 )
-# A weekday is a promise only after words like these ("it will arrive on Friday", "by
-# Monday"): "we are open Monday to Friday" or "closed on Sundays" is how the shop works.
+# A weekday a reply names is a day the customer will hold the shop to ("Expect it Friday",
+# "it ships Monday"), unless it says how the shop works ("we are open Monday to Friday",
+# "our line is closed on Sunday") or is a pleasantry ("Have a good Friday!").
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
-PROMISED_WEEKDAY = re.compile(
-    r"\b(?:by|on|next|this|until|till|before|(?:arriv|ship|deliver|reach|refund|credit)\w*"
-    rf"(?:\s+(?:on|by))?)\s+{_WEEKDAY}\b(?!\s*(?:to|through|-|–)\s*{_WEEKDAY})",
-    re.I,
-)
+WEEKDAY_RANGE_BEFORE = re.compile(rf"\b{_WEEKDAY}\s*(?:to|through|thru|-|–)\s*$", re.I)
+WEEKDAY_RANGE_AFTER = re.compile(rf"\s*(?:to|through|thru|-|–)\s*{_WEEKDAY}\b", re.I)
 SHOP_HOURS = re.compile(r"\b(?:closed|open|opens|shut|hours|staffed)\b[^.!?\n]*$", re.I)
-"""A weekday after these words is how the shop works ("our line is closed on Sunday")."""
+PLEASANTRY = re.compile(
+    r"\b(?:every|each|happy|have an?(?:\s+\w+)?|enjoy\s+(?:your|the)(?:\s+\w+)?)\s+$", re.I
+)
+
+
+def _no_promise(text: str, start: int, end: int) -> bool:
+    """Is the weekday at ``text[start:end]`` part of a range, the shop's hours or a
+    pleasantry, rather than a day promised to the customer?"""
+    before = text[max(0, start - 40) : start]
+    return bool(
+        WEEKDAY_RANGE_BEFORE.search(before)
+        or WEEKDAY_RANGE_AFTER.match(text, end)
+        or SHOP_HOURS.search(before)
+        or PLEASANTRY.search(before)
+    )
+
+
 # "Hi Bob,", "Dear Ms Okafor,": the name a reply greets the customer by.
 # Only a capitalised name is taken for one ("Hi, thanks for writing." greets nobody).
 GREETING = re.compile(
@@ -92,16 +106,10 @@ when it was written; so are the extracted name, order and product (``grounded``)
 def _days(text: str, promised: bool = False) -> list[tuple[str, set[str]]]:
     """Each day ``text`` names, as written and as every month-day it could mean:
     "3/4/2026" is "3-4" or "4-3", "Friday" is "friday". ``promised``: weekdays only where
-    they are promised (see ``PROMISED_WEEKDAY``)."""
+    they are promised (see ``_no_promise``)."""
     found = []
-    promises = [
-        m.span()
-        for m in PROMISED_WEEKDAY.finditer(text)
-        if not SHOP_HOURS.search(text, max(0, m.start() - 30), m.start())  # "closed on Sunday"
-    ] if promised else []  # fmt: skip
     for match in DATE.finditer(text):
-        weekday = match["weekday"]
-        if weekday and promised and not any(a <= match.start() < b for a, b in promises):
+        if match["weekday"] and promised and _no_promise(text, *match.span()):
             continue
         month_name = match["month"] or match["month2"]
         if month_name:
