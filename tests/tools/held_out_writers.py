@@ -35,7 +35,9 @@ from mock_server.offline import train
 TASKS = ("inquiry_type", "sentiment", "urgency")
 
 
-def measure(held_out: str, salt: int, added: list[dict], cache: dict) -> dict[str, list[int]]:
+def measure(
+    held_out: str, salt: int, added: list[dict], cache: dict, tasks: tuple[str, ...] = TASKS
+) -> dict[str, list[int]]:
     """[right, total] per task on the held-out file (a letter of ``extra_train_*``, trained
     without it, or the path of a file that is never trained on)."""
     train.shuffled = salted(salt)
@@ -46,7 +48,7 @@ def measure(held_out: str, salt: int, added: list[dict], cache: dict) -> dict[st
         sources = training_sources({held_out}, added)
     dev = train.load("dev")
     counts = {}
-    for task in TASKS:
+    for task in tasks:
         _, model, _ = train.choose(task, sources, dev, cache)
         counts[task] = [sum(is_right(model, r, task, cache) for r in held), len(held)]
     return counts
@@ -58,14 +60,15 @@ def main() -> None:
     parser.add_argument("--measure-on", nargs="*", default=[], help="files never trained on")
     parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
+    parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     args = parser.parse_args()
     added = rows_from(args.add)
     cache: dict = {}
     for salt in args.salts:
-        total = {task: [0, 0] for task in TASKS}
+        total = {task: [0, 0] for task in args.tasks}
         for held_out in args.held_out + args.measure_on:
             started = time.perf_counter()
-            counts = measure(held_out, salt, added, cache)
+            counts = measure(held_out, salt, added, cache, tuple(args.tasks))
             for task, (right, n) in counts.items():
                 total[task][0] += right
                 total[task][1] += n
