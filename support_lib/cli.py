@@ -23,6 +23,7 @@ import signal
 import sqlite3
 import sys
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     stops = _stop_signals_interrupt()
     try:
         return command(argv[1:]) if command else _run_once(argv)
-    except KeyboardInterrupt:  # a resumed run is kept as failed, and can be resumed again
+    except KeyboardInterrupt as exc:  # with --db the run is kept failed, to resume later
         print("error: interrupted", file=sys.stderr)
+        for note in getattr(exc, "__notes__", []):
+            print(terminal_safe(f"  {note}"), file=sys.stderr)
         return 130
     except Exception as exc:  # the promise: one readable paragraph, never a traceback
         print(terminal_safe(f"error: {_explain(exc)}"), file=sys.stderr)
@@ -118,11 +121,31 @@ def _run_once(argv: list[str]) -> int:
 
     workflow = kit.standard_workflow(args.max_regenerations, args.escalation, args.require_approval)
     store = kit.run_store(args.db) if args.require_approval or args.db else None
-    trace, requests = _against_mock(
-        args,
-        lambda url: kit.arun(inputs, workflow=workflow, mock_url=url, store=store, check=False),
-    )
+    run_id = f"run-{uuid.uuid4().hex[:12]}"  # known here, to name the run if it is stopped
+    try:
+        trace, requests = _against_mock(
+            args,
+            lambda url: kit.arun(
+                inputs, workflow=workflow, mock_url=url, store=store, run_id=run_id, check=False
+            ),
+        )
+    except KeyboardInterrupt as exc:  # Ctrl+C, SIGTERM: the store kept what was done
+        if store is not None and _kept(store, run_id):
+            exc.__notes__ = [  # in place of kit.arun's note, if it came through it
+                f"run {run_id} was kept; carry it on with:",
+                f"python -m support_lib resume {run_id} --db {store.path}",
+            ]
+        raise
     return _finish(trace, requests, args.json)
+
+
+def _kept(store: Any, run_id: str) -> bool:
+    from .engine.errors import ResumeError
+
+    try:
+        return store.load(run_id).status == "failed"
+    except ResumeError:  # stopped before its first node: nothing to keep
+        return False
 
 
 def _against_mock(args: argparse.Namespace, make_run: Any) -> tuple[Any, list[dict[str, Any]]]:

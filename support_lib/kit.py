@@ -251,6 +251,7 @@ async def arun(
     check: bool = True,
     human_in_the_loop: bool = False,
     store: RunStore | None = None,
+    run_id: str | None = None,
 ) -> Trace:
     """Run the support workflow (or ``workflow``) once and return its trace.
 
@@ -260,19 +261,37 @@ async def arun(
     model client altogether (a scripted model in tests). ``check=False`` returns a failed
     trace instead of raising ``WorkflowRunError``. ``human_in_the_loop`` holds high-stakes
     replies for a person and lets agents answer escalated cases: such a run may end
-    "waiting"; ``store`` keeps it (and every run) so any process can resume it.
+    "waiting"; ``store`` keeps it (and every run) so any process can resume it. A run
+    stopped by Ctrl+C, SIGTERM or a cancelled task is kept too, failed, and the exception
+    carries a note with its run id (``run_id`` names the run in advance, else one is made).
     """
     wf = workflow or standard_workflow(max_regenerations, escalation, human_in_the_loop)
     inputs = _inputs_for(wf, message, {"email": email, "ticket_id": ticket_id, "history": history})
     base_url = mock_url or local_mock().url
-    async with open_deps(base_url, backend, llm) as deps:
-        deadline = Timeouts.from_env().run_s
-        trace = await wf.arun(
-            inputs, deps=deps, observers=observers, check=False, deadline_s=deadline
-        )
-        trace.meta["model"] = deps.llm.model_name
-        if isinstance(deps.llm, OpenAIModel):
-            trace.meta["backend"] = deps.llm.backend.describe()
+    started: list[Trace] = []  # the run's trace, from its first event on
+
+    def keep(event: str, record: Any, trace: Trace) -> None:
+        started[:] = [trace]
+
+    try:
+        async with open_deps(base_url, backend, llm) as deps:
+            deadline = Timeouts.from_env().run_s
+            trace = await wf.arun(
+                inputs,
+                deps=deps,
+                observers=[keep, *observers],
+                run_id=run_id,
+                check=False,
+                deadline_s=deadline,
+            )
+            trace.meta["model"] = deps.llm.model_name
+            if isinstance(deps.llm, OpenAIModel):
+                trace.meta["backend"] = deps.llm.backend.describe()
+    except BaseException as exc:  # Ctrl+C, SIGTERM, a cancelled task: the engine left the
+        if store is not None and started and started[0].status == "failed":  # run failed,
+            store.save(started[0])  # with its checkpoint: keep it to carry on (resume)
+            exc.add_note(f"run {started[0].run_id} was kept in {store!r}: resume it to carry on")
+        raise
     if store is not None:
         store.save(trace)
     return trace.raise_for_status() if check else trace

@@ -250,3 +250,41 @@ def test_a_run_database_that_cannot_be_opened_is_explained(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: the run database cannot be used")
     assert "bug in the kit" not in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM stops a process at once there")
+def test_a_run_stopped_by_sigterm_is_kept_and_carried_on(tmp_path):
+    """``kill`` (SIGTERM) while the model is slow: exit 130, the run kept failed in --db
+    with what it did, a line to carry it on, and carrying it on sends the reply once."""
+    import signal
+    import time
+
+    from support_lib import kit
+
+    server = kit.start_mock()
+    try:
+        server.configure(latency_ms=2000)  # every model call takes 2 s
+        db = tmp_path / "runs.sqlite3"
+        args = ["--message", CALM["message"], "--mock-url", server.url, "--db", str(db)]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "support_lib", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        deadline = time.monotonic() + 60
+        while not server.requests("/v1"):
+            assert proc.poll() is None and time.monotonic() < deadline, "no model call seen"
+            time.sleep(0.05)  # polling for a state: the first model call has come in
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "error: interrupted" in err and "python -m support_lib resume run-" in err
+        run_id = err.split("resume ")[1].split()[0]
+        server.configure(latency_ms=0)
+        result = cli("resume", run_id, "--mock-url", server.url, "--db", str(db))
+        assert result.returncode == 0, result.stderr
+        assert len(server.requests("/support/send")) == 1
+    finally:
+        server.stop()

@@ -386,6 +386,30 @@ async def test_an_interrupted_resume_keeps_the_run_to_resume_again(fresh, tmp_pa
     assert fresh.query("SELECT COUNT(*) AS n FROM sent_messages") == [{"n": 1}]  # once
 
 
+async def test_a_first_run_interrupted_is_kept_to_carry_on(fresh, tmp_path):
+    """Ctrl+C during a run's first pass (no resume yet): the store keeps it failed with
+    its checkpoint, the exception names it, and carrying it on does not send twice."""
+    from support_lib.kit import aresume, arun
+
+    store = RunStore(tmp_path / "runs.sqlite3")
+    stalling = StallingModel(refund_answers(), node="generate_response")
+    running = asyncio.create_task(arun(REFUND, mock_url=fresh.url, llm=stalling, store=store))
+    await stalling.stalled.wait()  # extraction and the account lookup are done
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError) as stopped:
+        await running
+    (note,) = stopped.value.__notes__
+    run_id = note.split()[1]
+    saved = store.load(run_id)
+    assert saved.status == "failed" and "interrupted" in saved.error
+    assert saved.node("extract_customer_info").status == "completed"
+    done = await aresume(
+        run_id, store=store, mock_url=fresh.url, llm=ScriptedModel(refund_answers())
+    )
+    assert done.status == "completed"
+    assert fresh.query("SELECT COUNT(*) AS n FROM sent_messages") == [{"n": 1}]
+
+
 async def test_a_run_with_any_budget_of_rewrites_can_be_resumed(fresh, tmp_path):
     """The CLI takes any --max-regenerations; resuming once knew only 0 to 5."""
     from support_lib.kit import aresume, arun, standard_workflow
