@@ -178,7 +178,9 @@ class Prediction:
 
 @dataclass
 class LinearModel:
-    """Multinomial logistic regression: a score per label = bias + Σ weight × feature."""
+    """A linear classifier: a score per label = bias + Σ weight × feature. Trained as a
+    multinomial logistic regression, or for sentiment as the average of two linear models
+    (``train.fit_with_nb``), which is a linear model too."""
 
     task: str
     labels: list[str]
