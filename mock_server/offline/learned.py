@@ -179,8 +179,8 @@ class Prediction:
 @dataclass
 class LinearModel:
     """A linear classifier: a score per label = bias + Σ weight × feature. Trained as a
-    multinomial logistic regression, or for sentiment as the average of two linear models
-    (``train.fit_with_nb``), which is a linear model too."""
+    multinomial logistic regression (the intents), or as the average of two linear models
+    (type, sentiment, urgency: ``train.fit_with_nb``), which is a linear model too."""
 
     task: str
     labels: list[str]
