@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import signal
 import sqlite3
 import sys
@@ -130,10 +131,11 @@ def _run_once(argv: list[str]) -> int:
             ),
         )
     except KeyboardInterrupt as exc:  # Ctrl+C, SIGTERM: the store kept what was done
-        if store is not None and _kept(store, run_id):
+        if store is not None and store.path != ":memory:" and _kept(store, run_id):
+            mock = f" --mock-url {shlex.quote(args.mock_url)}" if args.mock_url else ""
             exc.__notes__ = [  # in place of kit.arun's note, if it came through it
                 f"run {run_id} was kept; carry it on with:",
-                f"python -m support_lib resume {run_id} --db {store.path}",
+                f"python -m support_lib resume {run_id} --db {shlex.quote(str(store.path))}{mock}",
             ]
         raise
     return _finish(trace, requests, args.json)
@@ -143,7 +145,7 @@ def _kept(store: Any, run_id: str) -> bool:
     from .engine.errors import ResumeError
 
     try:
-        return store.load(run_id).status == "failed"
+        return store.load(run_id).status in ("failed", "waiting")
     except ResumeError:  # stopped before its first node: nothing to keep
         return False
 

@@ -288,8 +288,9 @@ async def arun(
             if isinstance(deps.llm, OpenAIModel):
                 trace.meta["backend"] = deps.llm.backend.describe()
     except BaseException as exc:  # Ctrl+C, SIGTERM, a cancelled task: the engine left the
-        if store is not None and started and started[0].status == "failed":  # run failed,
-            store.save(started[0])  # with its checkpoint: keep it to carry on (resume)
+        # run failed with its checkpoint (or it had ended just before): keep it as it is
+        if store is not None and started and started[0].status != "running":
+            store.save(started[0])
             exc.add_note(f"run {started[0].run_id} was kept in {store!r}: resume it to carry on")
         raise
     if store is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -264,7 +265,7 @@ def test_a_run_stopped_by_sigterm_is_kept_and_carried_on(tmp_path):
     server = kit.start_mock()
     try:
         server.configure(latency_ms=2000)  # every model call takes 2 s
-        db = tmp_path / "runs.sqlite3"
+        db = tmp_path / "my runs; $(echo x).sqlite3"  # printed quoted, for a shell
         args = ["--message", CALM["message"], "--mock-url", server.url, "--db", str(db)]
         proc = subprocess.Popen(
             [sys.executable, "-m", "support_lib", *args],
@@ -280,10 +281,13 @@ def test_a_run_stopped_by_sigterm_is_kept_and_carried_on(tmp_path):
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
-        assert "error: interrupted" in err and "python -m support_lib resume run-" in err
-        run_id = err.split("resume ")[1].split()[0]
+        assert "error: interrupted" in err
+        (line,) = [x for x in err.splitlines() if "python -m support_lib resume run-" in x]
+        command = shlex.split(line)  # as a shell would read the printed line
+        assert command[command.index("--db") + 1] == str(db)
+        assert command[command.index("--mock-url") + 1] == server.url
         server.configure(latency_ms=0)
-        result = cli("resume", run_id, "--mock-url", server.url, "--db", str(db))
+        result = cli(*command[3:])  # resume RUN_ID --db ... --mock-url ...
         assert result.returncode == 0, result.stderr
         assert len(server.requests("/support/send")) == 1
     finally:

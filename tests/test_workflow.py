@@ -455,6 +455,16 @@ async def test_a_legal_threat_escalates_whatever_the_model_decided():
         ("I will 5ue you!", "sue you"),
         ("My l a w y e r will call.", "lawyer"),  # spelt out
         ("My L.A.W.Y.E.R will call.", "lawyer"),
+        # found by a red-team pass of those readings
+        ("Expect L1TIGATION.", "litigat"),  # capitals with a real I and a digit
+        ("A CLASS ACTI0N is coming.", "class action"),
+        ("I'll 5ue.", "i'll sue"),
+        ("My L. A. W. Y. E. R. will call.", "lawyer"),
+        ("My l/a/w/y/e/r will call.", "lawyer"),
+        ("My \u0406awyer will call.", "lawyer"),  # a Cyrillic capital I for the l
+        ("My \u0142awyer will call.", "lawyer"),  # a Polish l with a stroke
+        ("My att\u00f8rney will call.", "attorney"),
+        ("I\u00b4ll sue.", "i'll sue"),  # an acute accent for the apostrophe
     ],
 )
 async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
@@ -482,6 +492,8 @@ async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
         "Is it late? It is. Ian in Iceland asks.",  # capital I read as l finds nothing
         "Order A1234 and 50422: 5 items, 1 is missing.",
         "Plan A, B or C: s, m or l sizes.",
+        "Flat 1N, Court Road.",  # one letter and a digit stay as written
+        "I/O error on the N.A.S. in Illinois.",
     ],
 )
 def test_a_name_or_a_word_that_only_looks_legal_is_no_threat(message):
@@ -710,10 +722,19 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("Your parcel should be with you Tuesday at the latest.", "(Tuesday)"),
         ("Friday is when it lands.", "(Friday)"),
         ("Our team works Monday through Friday.", None),  # a range
-        ("Our phone hours are 9-5, Saturday included.", None),
+        ("We are open 9 to 5 on Saturday.", None),
         ("Have a good Friday!", None),
         ("Happy Friday, and thanks for your patience.", None),
         ("We restock every Tuesday.", None),
+        # found by a red-team pass of the check above
+        ("It is refunded within 24 hours, and it will arrive on Friday.", "(Friday)"),
+        ("Your ticket is open and a courier will collect it on Friday.", "(Friday)"),
+        ("You'll have a replacement Friday.", "(Friday)"),
+        ("It will arrive Tuesday to Thursday.", "(Tuesday)"),  # a promised range
+        ("Wishing you a wonderful Friday!", None),
+        ("I hope your Thursday is going well.", None),
+        ("We are open between Monday and Friday.", None),
+        ("   ", "empty"),
     ],
 )
 def test_facts_in_a_reply_are_checked_against_its_inputs(text, problem):

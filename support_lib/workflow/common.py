@@ -87,12 +87,13 @@ def references_in(text: str) -> set[str]:
 LOOKALIKES = str.maketrans(
     dict(
         zip(
-            "асеһіјкмнорѕтухԁԛԝүвӏαοριτκνυεχᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢɑıɩɡ‘’ʼ",
-            "acehijkmhopstyxdqwyblaopitkvuexabcdefghijklmnoprstuvwyzaiig'''",
+            "асеһіјкмнорѕтухԁԛԝүвӏαοριτκνυεχᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢɑıɩɡ‘’ʼłøđħŧ",
+            "acehijkmhopstyxdqwyblaopitkvuexabcdefghijklmnoprstuvwyzaiig'''lodht",
             strict=True,
         )
     )
 )
+APOSTROPHES = str.maketrans(dict.fromkeys("´`ʹʻʽ′", "'"))  # "I´ll sue"
 HIDDEN = {"Cf", "Mn", "Me"}
 """What is dropped before matching: invisible format characters (soft hyphen, zero-width
 space) and marks (accents, a variation selector, a combining grapheme joiner). Text and
@@ -120,6 +121,7 @@ def words_found(forms: Iterable[str], text: str) -> list[str]:
     Greek, small capitals, IPA letters) read as Latin, and the disguises of
     :func:`_undisguised` seen through ("Iawyer", "c0urt", "l a w y e r"). A rule that
     decides something that matters must not be dodged by spelling."""
+    text = text.translate(APOSTROPHES)  # before NFKD, which makes "´" a space and a mark
     plain = unaccented(text)
     readings = {plain, plain.translate(LOOKALIKES), *_undisguised(text)}
     readings |= {re.sub(r"(?<=\w)[-\u2010\u2011](?=\w)", "", r) for r in readings}  # "law-yer"
@@ -133,27 +135,32 @@ def words_found(forms: Iterable[str], text: str) -> list[str]:
 # Digits and signs typed for letters inside a word ("1awyer", "c0urt", "l1tigate"): "1"
 # and "!" read as "l" in one reading and as "i" in the other.
 LEET = [str.maketrans("013457@$|!", "oleastasll"), str.maketrans("013457@$|!", "oieastasli")]
-SPACED = re.compile(r"(?<!\w)(?:[^\W\d_][ .*_]){2,}[^\W\d_](?!\w)")  # "l a w y e r", "s.u.e"
+CAPITAL_I = str.maketrans(dict.fromkeys("IІΙＩӀ", "l"))  # Latin, Cyrillic, Greek, fullwidth
+SPACED = re.compile(  # "l a w y e r", "s.u.e", "L. A. W. Y. E. R.", "l/a/w"
+    r"(?<!\w)(?:[^\W\d_](?:[ .*_/]{1,2}|\.\s)){2,}[^\W\d_]\.?(?!\w)"
+)
 
 
 def _undisguised(text: str) -> list[str]:
-    """Two more readings of ``text`` for :func:`words_found`, for spellings a reader sees
-    through: a capital "I" for an "l" ("Iawyer"), digits and signs for letters inside a
-    word, and a word spelt out letter by letter. They only add matches: ``text`` is read
-    as it is too, so "I'll sue" is found whatever these make of it."""
+    """More readings of ``text`` for :func:`words_found`, for spellings a reader sees
+    through: digits and signs for letters inside a word ("c0urt"), a word spelt out letter
+    by letter ("l a w y e r"), each with and without every capital "I" read as an "l"
+    ("Iawyer"). They only add matches: ``text`` is read as it is too, so "I'll sue" is
+    found whatever these make of it."""
 
     def unleet(word: str, table: dict[int, str]) -> str:
         core = word.rstrip("!|")  # "sue!" ends a sentence
-        if not re.search(r"[^\W\d_]", core):
-            return word  # a number ("50422") stays a number
+        if len(re.findall(r"[^\W\d_]", core)) < 2:
+            return word  # a number ("50422") stays a number, and so does "1N"
         return core.translate(table) + word[len(core) :]
 
     readings = []
     for table in LEET:
-        words = re.split(r"([\w@$|!]+)", text.replace("I", "l"))
-        reading = unaccented("".join(unleet(w, table) if i % 2 else w for i, w in enumerate(words)))
-        reading = SPACED.sub(lambda m: re.sub(r"[ .*_]", "", m.group()), reading)
-        readings.append(reading.translate(LOOKALIKES))
+        for spelt in (text, text.translate(CAPITAL_I)):
+            words = re.split(r"([\w@$|!]+)", spelt)
+            reading = "".join(unleet(w, table) if i % 2 else w for i, w in enumerate(words))
+            reading = SPACED.sub(lambda m: re.sub(r"[\W_]", "", m.group()), unaccented(reading))
+            readings.append(reading.translate(LOOKALIKES))
     return readings
 
 

@@ -63,25 +63,42 @@ DATE = re.compile(
 )
 # A weekday a reply names is a day the customer will hold the shop to ("Expect it Friday",
 # "it ships Monday"), unless it says how the shop works ("we are open Monday to Friday",
-# "our line is closed on Sunday") or is a pleasantry ("Have a good Friday!").
+# "our line is closed on Sunday") or is a pleasantry ("Have a good Friday!"). A range is
+# how the shop works only when nothing is promised before it in the sentence: "it will
+# arrive Tuesday to Thursday" is a promise.
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
-WEEKDAY_RANGE_BEFORE = re.compile(rf"\b{_WEEKDAY}\s*(?:to|through|thru|-|–)\s*$", re.I)
-WEEKDAY_RANGE_AFTER = re.compile(rf"\s*(?:to|through|thru|-|–)\s*{_WEEKDAY}\b", re.I)
-SHOP_HOURS = re.compile(r"\b(?:closed|open|opens|shut|hours|staffed)\b[^.!?\n]*$", re.I)
+_RANGE = r"(?:to|through|thru|till|until|-|–|—)"
+WEEKDAY_RANGE_BEFORE = re.compile(rf"\b{_WEEKDAY}\s*{_RANGE}\s*$|\bbetween\s+$", re.I)
+WEEKDAY_RANGE_AFTER = re.compile(rf"\s*(?:{_RANGE}|and)\s*{_WEEKDAY}\b", re.I)
+PROMISE_WORDS = re.compile(
+    r"\b(?:arriv|deliver|ship|dispatch|send|sent|reach|refund|credit|expect|collect|get|"
+    r"receive|replace|repair|process|call|contact|back)\w*",
+    re.I,
+)
+SHOP_HOURS = re.compile(  # the weekday follows the word within a few words, same clause
+    r"\b(?:closed|open|opens|shut|staffed|hours\s+are|opening\s+hours)\b(?:\s+[\w-]+){0,3}?"
+    r"(?:\s+(?:on|from|at|and))?\s+$",
+    re.I,
+)
 PLEASANTRY = re.compile(
-    r"\b(?:every|each|happy|have an?(?:\s+\w+)?|enjoy\s+(?:your|the)(?:\s+\w+)?)\s+$", re.I
+    r"\b(?:every|each|happy|(?:wish(?:ing)?\s+you|have|enjoy)\s+(?:an?|your|the)\s+"
+    r"(?:good|great|nice|lovely|wonderful|fantastic|relaxing|restful|pleasant|brilliant|"
+    r"happy|super|fabulous|peaceful)|hope\s+your|enjoy\s+your|enjoy\s+the)\s+$",
+    re.I,
 )
 
 
 def _no_promise(text: str, start: int, end: int) -> bool:
-    """Is the weekday at ``text[start:end]`` part of a range, the shop's hours or a
-    pleasantry, rather than a day promised to the customer?"""
-    before = text[max(0, start - 40) : start]
+    """Is the weekday at ``text[start:end]`` part of the shop's hours (a range with no
+    promise before it in its sentence, or "closed on ...") or a pleasantry, rather than a
+    day promised to the customer?"""
+    before = text[max(0, start - 60) : start]
+    clause = re.split(r"[.!?\n;]", before)[-1]
+    ranged = WEEKDAY_RANGE_BEFORE.search(clause) or WEEKDAY_RANGE_AFTER.match(text, end)
     return bool(
-        WEEKDAY_RANGE_BEFORE.search(before)
-        or WEEKDAY_RANGE_AFTER.match(text, end)
-        or SHOP_HOURS.search(before)
-        or PLEASANTRY.search(before)
+        (ranged and not PROMISE_WORDS.search(clause))
+        or SHOP_HOURS.search(clause)
+        or PLEASANTRY.search(clause)
     )
 
 
@@ -200,6 +217,8 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
         for day, means in named:
             if not means & known:
                 return f"it names a day ({day}) that nothing it was given holds"
+    if not text.strip():
+        return "it is empty"
     if text.rstrip()[-1] in ".!?…)\"'»”’:" or _ends_with_sign_off(text):
         return None
     return f"it stops mid-sentence (…{text.rstrip()[-30:]!r})"
