@@ -9,7 +9,7 @@ and :func:`LinearModel.predict` returns the features that counted most, as evide
 
 The weights live in ``weights.json`` beside this file; ``python -m mock_server.offline.train``
 learns them again from ``support_lib/data/corpus`` (train split and extra training files),
-deterministically, in under a minute. The frozen test split is never used for training.
+deterministically, in about a minute and a half. The frozen test split is never used for training.
 """
 
 from __future__ import annotations
@@ -178,9 +178,8 @@ class Prediction:
 
 @dataclass
 class LinearModel:
-    """A linear classifier: a score per label = bias + Σ weight × feature. Trained as a
-    multinomial logistic regression (the intents), or as the average of two linear models
-    (type, sentiment, urgency: ``train.fit_with_nb``), which is a linear model too."""
+    """A linear classifier: a score per label = bias + Σ weight × feature. Trained as
+    the average of two linear models (``train.fit_with_nb``), which is a linear model too."""
 
     task: str
     labels: list[str]

@@ -39,7 +39,7 @@ DATA = {  # which files a model may learn from, tried on dev too (see the docstr
     "all files": ("train", "extra_train_*"),
     "first files": ("train", "extra_train_a", "extra_train_b"),
 }
-WITH_NB = {"inquiry_type", "sentiment", "urgency"}  # averaged with an NB-scaled model (fit_with_nb)
+WITH_NB = {"inquiry_type", "intent", "sentiment", "urgency"}  # see fit_with_nb
 MIN_SEEN = 2  # features seen in fewer training messages are left out
 PRUNE = 0.06  # smaller weights are dropped: they change almost nothing and fill the file
 
@@ -176,9 +176,8 @@ def fit_with_nb(task: str, rows: list[dict], epochs: int, l2: float, cache: dict
     ``LinearModel`` again. Why both: NB scaling reads writers it never saw better (rule V
     in ``SPLITS.md``), but it leans on the corpus's own words and almost ignores the mood
     word list ("furious", in no training message, lost to "absolutely", in 24 positive
-    ones); the softmax model keeps the word list's weight. Adopted by rules E (sentiment) and
-    F (type, urgency) in ``SPLITS.md``; the intent models, with a few hundred rows each, stay
-    softmax ones."""
+    ones); the softmax model keeps the word list's weight. Adopted by rules E (sentiment), F
+    (type, urgency) and G (the six intent models) in ``SPLITS.md``."""
     softmax = fit_softmax(task, rows, epochs, l2, cache)
     scaled = fit_nb_scaled(task, rows, epochs, l2, cache)
     features = {
