@@ -97,7 +97,7 @@ def fit_softmax(task: str, rows: list[dict], epochs: int, l2: float, cache: dict
     weights: dict[str, dict[str, float]] = {label: defaultdict(float) for label in labels}
     bias = dict.fromkeys(labels, 0.0)
     for epoch in range(epochs):
-        rate = 0.5 / (1 + 0.2 * epoch)
+        rate = learning_rate(epoch)
         for x, truth in data:
             scores = {
                 lab: bias[lab] + sum(weights[lab][k] * v for k, v in x.items()) for lab in labels
@@ -112,32 +112,44 @@ def fit_softmax(task: str, rows: list[dict], epochs: int, l2: float, cache: dict
                     for k, v in x.items():
                         row_weights[k] -= rate * (grad * v + l2 * row_weights[k])
                     bias[lab] -= rate * grad
-    kept = {
-        lab: {k: round(w, 3) for k, w in sorted(ws.items()) if abs(w) >= PRUNE}
-        for lab, ws in weights.items()
-    }
+    kept = {lab: pruned(ws) for lab, ws in weights.items()}
     return LinearModel(task, labels, {lab: round(b, 4) for lab, b in bias.items()}, kept)
 
 
-def nb_ratios(data: list[tuple[dict[str, float], str]], label: str) -> dict[str, float]:
-    """Each feature's naive Bayes log-count ratio for ``label``: how much more often it
+def learning_rate(epoch: int) -> float:
+    """The step size of stochastic gradient descent, smaller each epoch."""
+    return 0.5 / (1 + 0.2 * epoch)
+
+
+def pruned(weights: dict[str, float]) -> dict[str, float]:
+    """The weights worth keeping, rounded: smaller ones change almost nothing (``PRUNE``)."""
+    return {k: round(w, 3) for k, w in sorted(weights.items()) if abs(w) >= PRUNE}
+
+
+def nb_ratios(data: list[tuple[dict[str, float], str]]) -> dict[str, dict[str, float]]:
+    """Each label's naive Bayes log-count ratio of each feature: how much more often it
     occurs in messages with the label than in the others (each message counts a feature
     once; add-one smoothing). Positive: a sign of the label; near 0: no sign either way.
     A signed score (the mood word list's, negative for a complaint) says nothing by being
     there, only by its value: it keeps a ratio of 1 and is learned as it is."""
     features = {k for x, _ in data for k in x}
     signed = {k for x, _ in data for k, v in x.items() if v < 0}
-    inside, outside = Counter(), Counter()
+    present: dict[str, Counter[str]] = defaultdict(Counter)
     for x, truth in data:
-        (inside if truth == label else outside).update(x.keys())
-    size_in = sum(inside.values()) + len(features)
-    size_out = sum(outside.values()) + len(features)
-    return {
-        k: 1.0
-        if k in signed
-        else math.log((inside[k] + 1) / size_in) - math.log((outside[k] + 1) / size_out)
-        for k in features
-    }
+        present[truth].update(x.keys())
+    everywhere = sum(present.values(), Counter())
+    ratios = {}
+    for label, inside in present.items():
+        outside = everywhere - inside
+        size_in = sum(inside.values()) + len(features)
+        size_out = sum(outside.values()) + len(features)
+        ratios[label] = {
+            k: 1.0
+            if k in signed
+            else math.log((inside[k] + 1) / size_in) - math.log((outside[k] + 1) / size_out)
+            for k in features
+        }
+    return ratios
 
 
 def fit_nb_scaled(task: str, rows: list[dict], epochs: int, l2: float, cache: dict) -> LinearModel:
@@ -150,22 +162,21 @@ def fit_nb_scaled(task: str, rows: list[dict], epochs: int, l2: float, cache: di
     data = examples(task, rows, cache)
     labels = sorted({label for _, label in data})
     weights, bias = {}, {}
+    ratios = nb_ratios(data)
     for label in labels:
-        ratio = nb_ratios(data, label)
+        ratio = ratios[label]
         scaled = [({k: v * ratio[k] for k, v in x.items()}, truth == label) for x, truth in data]
         w: dict[str, float] = defaultdict(float)
         b = 0.0
         for epoch in range(epochs):
-            rate = 0.5 / (1 + 0.2 * epoch)
+            rate = learning_rate(epoch)
             for x, is_label in scaled:
                 score = max(-30.0, min(30.0, b + sum(w[k] * v for k, v in x.items())))
                 grad = 1 / (1 + math.exp(-score)) - is_label
                 for k, v in x.items():
                     w[k] -= rate * (grad * v + l2 * w[k])
                 b -= rate * grad
-        weights[label] = {
-            k: round(w[k] * ratio[k], 3) for k in sorted(w) if abs(w[k] * ratio[k]) >= PRUNE
-        }
+        weights[label] = pruned({k: w[k] * ratio[k] for k in w})
         bias[label] = round(b, 4)
     return LinearModel(task, labels, bias, weights)
 
@@ -180,18 +191,13 @@ def fit_with_nb(task: str, rows: list[dict], epochs: int, l2: float, cache: dict
     (type, urgency) and G (the six intent models) in ``SPLITS.md``."""
     softmax = fit_softmax(task, rows, epochs, l2, cache)
     scaled = fit_nb_scaled(task, rows, epochs, l2, cache)
-    features = {
-        lab: sorted(set(softmax.weights[lab]) | set(scaled.weights[lab])) for lab in softmax.labels
-    }
     weights = {
-        lab: {
-            k: w
-            for k in features[lab]
-            if abs(
-                w := round((softmax.weights[lab].get(k, 0) + scaled.weights[lab].get(k, 0)) / 2, 3)
-            )
-            >= PRUNE
-        }
+        lab: pruned(
+            {
+                k: round((softmax.weights[lab].get(k, 0) + scaled.weights[lab].get(k, 0)) / 2, 3)
+                for k in softmax.weights[lab].keys() | scaled.weights[lab].keys()
+            }
+        )
         for lab in softmax.labels
     }
     bias = {lab: round((softmax.bias[lab] + scaled.bias[lab]) / 2, 4) for lab in softmax.labels}

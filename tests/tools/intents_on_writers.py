@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from compare_training import salted
+from compare_training import salted, training_sources
 
 from mock_server.offline import train
 
@@ -28,9 +28,7 @@ def main() -> None:
     if args.with_nb:
         train.WITH_NB = set(train.WITH_NB) | {"intent"}
     dev, measured = train.load("dev"), train.load("new_writers/*")
-    sources = {
-        name: train.load(*files) + train.load_older_set() for name, files in train.DATA.items()
-    }
+    sources = training_sources(set(), [])  # train.py's data choices
     cache: dict = {}
     for salt in args.salts:
         train.shuffled = salted(salt)
