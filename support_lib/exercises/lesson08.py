@@ -120,10 +120,42 @@ def _rate_per_sentiment(answer: Any) -> None:
 # ----------------------------------------------------------------------------- 08.2
 
 
+BATCHES = """
+import asyncio
+import concurrent.futures
+import time
+
+from support_lib.batch import arun_batch
+from support_lib.examples import load_examples
+from support_lib.kit import local_mock
+
+server = local_mock()
+messages = [e["message"] for e in load_examples()[:8]]
+
+
+async def timed_batch(concurrency):
+    started = time.perf_counter()
+    traces = await arun_batch(messages, concurrency=concurrency, progress=False,
+                              mock_url=server.url)
+    return time.perf_counter() - started, traces
+
+
+def measure(concurrency):
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, timed_batch(concurrency)).result()
+
+
+measure(8)
+%s
+timed = {c: measure(c) for c in (1, 2, 4, 8)}
+"""  # a wrong answer's measurement, with or without the latency knob
+
+
 @exercise(
     "08.2",
     "throughput against concurrency",
-    hint="speedups[c] = (seconds at concurrency 1) / (seconds at concurrency c), with "
+    hint="Keep each batch's traces: batches[c] = await arun_batch(...), timed with "
+    "time.perf_counter(); speedups[c] = (seconds at concurrency 1) / (seconds at c); "
     "server.configure(latency_ms=50) while you measure and latency_ms=0 afterwards.",
     solution="""
 import asyncio
@@ -138,54 +170,116 @@ server = local_mock()
 messages = [e["message"] for e in load_examples()[:8]]
 
 
-async def seconds_at(concurrency):
+async def timed_batch(concurrency):
     started = time.perf_counter()
-    await arun_batch(messages, concurrency=concurrency, progress=False, mock_url=server.url)
-    return time.perf_counter() - started
+    traces = await arun_batch(messages, concurrency=concurrency, progress=False,
+                              mock_url=server.url)
+    return time.perf_counter() - started, traces
 
 
-def measure(concurrency):  # in a cell, `await seconds_at(c)`; a thread with its own loop
+def measure(concurrency):  # in a cell, `await timed_batch(c)`; a thread with its own loop
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # also works outside one
-        return pool.submit(asyncio.run, seconds_at(concurrency)).result()
+        return pool.submit(asyncio.run, timed_batch(concurrency)).result()
 
 
 measure(8)  # a first pass, not timed: one-time work (loading the model...) is not measured
 server.configure(latency_ms=50)  # every model call now waits 50 ms, like a remote API
 try:
-    seconds = {c: measure(c) for c in (1, 2, 4, 8)}
+    timed = {c: measure(c) for c in (1, 2, 4, 8)}
 finally:
     server.configure(latency_ms=0)  # back to full speed
-answer = {c: seconds[1] / s for c, s in seconds.items()}
+speedups = {c: timed[1][0] / seconds for c, (seconds, _) in timed.items()}
+batches = {c: traces for c, (_, traces) in timed.items()}
+answer = (speedups, batches)
 """,
     wrong=(
-        "answer = {1: 2.93, 2: 1.52, 4: 0.81, 8: 0.55}  # the durations, not the speed-ups",
-        "answer = {1: 1.0, 2: 0.52, 4: 0.28, 8: 0.19}  # concurrent / sequential: upside down",
+        # numbers typed in, with no batch behind them
+        "answer = ({1: 1.0, 2: 1.9, 4: 3.5, 8: 6.0}, {})",
+        # the durations, not the speed-ups (traces of real batches, latency on)
+        BATCHES % "server.configure(latency_ms=50)" + "server.configure(latency_ms=0)\n"
+        "answer = ({c: seconds for c, (seconds, _) in timed.items()},\n"
+        "          {c: traces for c, (_, traces) in timed.items()})",
+        # speed-ups typed in beside real batches: not what those batches show
+        BATCHES % "server.configure(latency_ms=50)" + "server.configure(latency_ms=0)\n"
+        "answer = ({1: 1.0, 2: 0.9, 4: 0.9, 8: 1.6},\n"
+        "          {c: traces for c, (_, traces) in timed.items()})",
+        # measured without the latency knob: the model answers in milliseconds
+        BATCHES
+        % ""
+        + "answer = ({c: timed[1][0] / seconds for c, (seconds, _) in timed.items()},\n"
+        "          {c: traces for c, (_, traces) in timed.items()})",
     ),
 )
 def _throughput(answer: Any) -> None:
-    """Times vary by machine, so only what any honest measurement shows is checked."""
+    """Times vary by machine, so no figure is expected: the speed-ups must make sense, and
+    they must be the ones the learner's own batches show. Each trace records when its run
+    started and how long it took, so the checker recomputes every batch's duration and
+    compares ratios (with room for the time ``arun_batch`` spends outside the runs); a
+    model call that took under 50 ms means the latency knob was off."""
     import httpx
 
+    from support_lib.engine import Trace
     from support_lib.kit import local_mock
 
-    expect(isinstance(answer, dict), "give a dict: concurrency -> speed-up")
-    expect(sorted(answer) == [1, 2, 4, 8], f"measure at 1, 2, 4 and 8, not {sorted(answer)}")
-    expect(all(isinstance(v, (int, float)) and v > 0 for v in answer.values()), "give numbers")
+    pair = as_pair(answer)
+    expect(pair is not None, "give a pair: (speedups, batches)")
+    speedups, batches = pair
+    expect(isinstance(speedups, dict), "give a dict of speed-ups: concurrency -> speed-up")
+    expect(sorted(speedups) == [1, 2, 4, 8], f"measure at 1, 2, 4 and 8, not {sorted(speedups)}")
+    expect(all(isinstance(v, (int, float)) and v > 0 for v in speedups.values()), "give numbers")
     expect(
-        answer[8] > answer[1],
+        isinstance(batches, dict) and sorted(batches) == [1, 2, 4, 8],
+        "give each batch's traces too: batches[c] = the list arun_batch returned at concurrency c",
+    )
+    for c, traces in batches.items():
+        expect(
+            isinstance(traces, (list, tuple))
+            and len(traces) >= 4
+            and all(isinstance(t, Trace) and t.duration_ms is not None for t in traces),
+            f"batches[{c}] is not a finished batch's list of traces (at least four runs)",
+        )
+    run_ids = [t.run_id for traces in batches.values() for t in traces]
+    expect(len(set(run_ids)) == len(run_ids), "a run appears in two batches: time each one")
+    model_ms = [
+        r.duration_ms
+        for traces in batches.values()
+        for t in traces
+        for r in t.node_runs
+        if r.kind == "llm" and r.status == "completed" and r.duration_ms is not None
+    ]
+    expect(
+        model_ms and min(model_ms) >= 45,
+        f"a model call took {min(model_ms, default=0):.0f} ms: measure with "
+        "server.configure(latency_ms=50), so the model answers like a remote API",
+    )
+    expect(
+        speedups[8] > speedups[1],
         "your numbers fall as concurrency grows: those are durations, or the ratio is upside "
         "down (speed-up = seconds at concurrency 1 / seconds at concurrency c)",
     )
-    expect(0.75 <= answer[1] <= 1.33, f"at concurrency 1 the speed-up is about 1, not {answer[1]}")
-    expect(answer[8] >= 1.5, f"eight at a time should be clearly faster: {answer[8]:.2f}x")
-    impossible = [c for c, v in answer.items() if v > c * 1.5]
     expect(
-        not impossible,
-        f"{impossible[:1]} runs at once cannot be that much faster: was the model still "
-        "loading during the first measurement? Run once before timing",
+        0.75 <= speedups[1] <= 1.33, f"at concurrency 1 the speed-up is about 1, not {speedups[1]}"
     )
+    spans = {c: _span_ms(traces) for c, traces in batches.items()}
+    for c in (2, 4, 8):
+        shown = spans[1] / spans[c]
+        expect(
+            shown / 1.5 <= speedups[c] <= shown * 1.5,
+            f"your batches' traces show a speed-up of {shown:.2f} at concurrency {c}, "
+            f"your answer says {speedups[c]:.2f}: time the same batches you give",
+        )
+    expect(speedups[8] >= 1.5, f"eight at a time should be clearly faster: {speedups[8]:.2f}x")
     latency = httpx.get(local_mock().url + "/_config", trust_env=False).json()["latency_ms"]
     expect(latency == 0, f"the mock server still adds {latency} ms: set latency_ms=0 again")
+
+
+def _span_ms(traces: Any) -> float:
+    """From the first run's start to the last run's end, in milliseconds."""
+    from datetime import datetime
+
+    starts = [datetime.fromisoformat(t.started_at).timestamp() * 1000 for t in traces]
+    ends = [s + t.duration_ms for s, t in zip(starts, traces, strict=True)]
+    return max(ends) - min(starts)
 
 
 # ----------------------------------------------------------------------------- 08.3
@@ -495,16 +589,25 @@ answer = urgency_rule
         'answer = lambda message: "medium"  # the most common label, always',
         'answer = lambda message: "high" if "!" in message else "medium"  # excitement',
         'answer = lambda message: "HIGH" if "asap" in message.lower() else "MEDIUM"',
+        # dev's labels learned by heart: right on dev, and no rule at all anywhere else
+        "import json\n"
+        "from support_lib.examples import DATA\n"
+        "rows = [json.loads(line) for line in (DATA / 'corpus' / 'dev.jsonl').open()]\n"
+        "labels = {row['message']: row['urgency'] for row in rows}\n"
+        "answer = lambda message: labels.get(message, 'medium')",
     ),
     praise="Right, on the dev split. Now measure it on the test split once, write the number "
     "down, and do not change the rule after that.",
 )
 def _urgency_rule(answer: Any) -> None:
-    """Scored on the dev split only: a check on the test split would tune on it."""
+    """Scored on the dev split, where the learner tunes, and then on the train split, which
+    the lesson never shows: a rule has to do better than always "medium" there too, so
+    dev's labels learned by heart do not pass. Never on the test split: a check on it would
+    tune on it."""
     from support_lib.workflow import URGENCIES
 
     expect(callable(answer), "give the function urgency_rule(message) -> urgency")
-    rows = _jsonl("corpus", "dev.jsonl")  # the dev split only: checking on test tunes on it
+    rows = _jsonl("corpus", "dev.jsonl")
     said = [answer(row["message"]) for row in rows]
     odd = sorted({str(s) for s in said} - set(URGENCIES))
     expect(not odd, f"{odd[:3]} are not urgencies: answer one of {', '.join(URGENCIES)}")
@@ -521,4 +624,13 @@ def _urgency_rule(answer: Any) -> None:
         found >= len(high) / 2,
         f"it finds {found} of the dev split's {len(high)} high-urgency messages: a missed "
         "high is the costly error, find at least half",
+    )
+    unseen = _jsonl("corpus", "train.jsonl")  # messages the learner did not tune on
+    right = sum(answer(row["message"]) == row["urgency"] for row in unseen)
+    medium = sum(row["urgency"] == "medium" for row in unseen)
+    expect(
+        right > medium,
+        f"right on dev, but on {len(unseen)} messages it was not tuned on (the train split) "
+        f"it is right {right} times, and always answering medium {medium} times: it has "
+        "learned dev's messages, not urgency. Write cues that any message can have",
     )
