@@ -2,12 +2,14 @@
 
     python tests/tools/intents_on_writers.py               # the code as it is
     python tests/tools/intents_on_writers.py --with-nb     # intents trained as fit_with_nb
+    python tests/tools/intents_on_writers.py --measure-on FILE... --add FILE...
 
 For each shuffle order ("salt", as in ``compare_training.py``) and each inquiry type, the
 type's intent model is trained and chosen on dev exactly as ``train.py`` does, then
-measured on the messages of that type (by their label) in ``new_writers/``, which no model
-learns from. Prints the accuracy per type and over all six, per salt. The frozen test
-split is never read.
+measured on the messages of that type (by their label) in ``new_writers/`` (or the files
+given with ``--measure-on``), which no model learns from. ``--add`` gives more files to
+learn from, in the "all files" data, as ``held_out_writers.py --add`` does. Prints the
+accuracy per type and over all six, per salt. The frozen test split is never read.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from compare_training import salted, training_sources
+from compare_training import rows_from, salted, training_sources
 
 from mock_server.offline import train
 
@@ -24,11 +26,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--with-nb", action="store_true", help="add 'intent' to WITH_NB")
+    parser.add_argument("--measure-on", nargs="*", default=[], help="default: new_writers/")
+    parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
     args = parser.parse_args()
     if args.with_nb:
         train.WITH_NB = set(train.WITH_NB) | {"intent"}
-    dev, measured = train.load("dev"), train.load("new_writers/*")
-    sources = training_sources(set(), [])  # train.py's data choices
+    dev = train.load("dev")
+    measured = rows_from(args.measure_on) if args.measure_on else train.load("new_writers/*")
+    sources = training_sources(set(), rows_from(args.add))  # train.py's data choices
     cache: dict = {}
     for salt in args.salts:
         train.shuffled = salted(salt)
