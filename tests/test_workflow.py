@@ -558,6 +558,14 @@ OWN_NAMES = [  # (message, the name a model gave): kept, the customer gives it a
     ("Any discount for 40 bulbs? - Ingrid Solberg, IT", "Ingrid Solberg"),
     ("Hey, Mateo again. New phone number please.", "Mateo"),
     ("你好，我是李娜。订单12345还没到。", "李娜"),
+    ("Payment failed again. Please fix this today. Ana Sousa, Studio Manager", "Ana Sousa"),
+    ("Is that right? Not a biggie. Amara x", "Amara"),
+    ("Do you run an affiliate scheme? — Jay @ LiftWithJay", "Jay"),
+    ("Ich brauche eine Rechnung. Vielen Dank, Markus Becker, Becker & Söhne GmbH", "Markus Becker"),
+    (
+        "We would love to have you on board.\nWarmly, Deborah Stein, Run For Rainbows",
+        "Deborah Stein",
+    ),
 ]
 OTHER_WORDS = [  # a word of the message that is not the customer's own name: dropped
     ("The driver (Kevin, says the app) threw my parcel over the gate.", "Kevin"),
@@ -565,6 +573,8 @@ OTHER_WORDS = [  # a word of the message that is not the customer's own name: dr
     ("Do you have a store in Manchester where I could try things out?", "Manchester"),
     ("The AeroBuds Pro keep cutting out during calls.", "AeroBuds Pro"),
     ("Announcement: your app is broken again.", "Ann"),
+    ("My parcel is late. Kevin, the driver, said tomorrow", "Kevin"),  # no signature
+    ("Great service. Kevin, the driver, was rude.", "Kevin"),
 ]
 
 

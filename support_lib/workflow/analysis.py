@@ -62,11 +62,26 @@ SELF_CUES = (
     r"soy|me llamo|je suis|je m'appelle|ich bin|mein name ist|hier ist|меня зовут|это|我是|我叫)"
 )
 SIGN_OFF_CUES = (
-    r"(?:thanks|thank you|thx|ty|cheers|regards|best|best wishes|sincerely|yours|br|"
-    r"gracias|saludos|merci|cordialement|danke|grüße|gruß|mfg|спасибо|с уважением|谢谢)"
+    r"(?:thanks|thank you|thx|ty|cheers|regards|best|best wishes|sincerely|yours|br|warmly|"
+    r"respectfully|love|"
+    r"gracias|saludos|merci|cordialement|danke|vielen dank|grüße|gruß|mfg|спасибо|с уважением|谢谢)"
 )
 HERE_CUES = r"(?:here|again|speaking|from|aquí|ici|hier|здесь)"
 TITLE = r"(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?"
+JOINING_WORDS = {"of", "and", "for", "at", "the", "de", "und", "owner", "manager", "director"}
+KISSES = r"\W*(?:(?:x+|xo+|xoxo)\W*)?"  # "Thanks! Amara x": nothing but a kiss follows
+
+
+def _signature_tail(message: str, end: int, length: int) -> bool:
+    """Is ``message[end:]`` a comma and a role or a company to the end ("..., IT, Hartwell
+    Logistics", "..., owner of Café Lumen"): at most 60 characters, no sentence end, every
+    word capitalised or a small joining word? "Kevin, the driver, said tomorrow" is not.
+    ``length`` is the casefolded text's: where casefolding changed lengths (ß → ss) the
+    positions do not match the message, and the answer is no."""
+    tail = message[end:]
+    if length != len(message) or not re.fullmatch(r"\s*,[^.!?\n]{1,60}", tail):
+        return False
+    return all(w[0].isupper() or w in JOINING_WORDS for w in re.findall(r"\w+", tail))
 
 
 def _where_people_sign(name: str, message: str) -> bool:
@@ -83,12 +98,17 @@ def _where_people_sign(name: str, message: str) -> bool:
         line_start = text.rfind("\n", max(0, start - 60), start)
         line_length = end - line_start + len(after.split("\n", 1)[0])  # "\n" included
         if (
-            (left <= 300 and not re.search(r"\w", after))  # the last words of the message
+            (left <= 300 and re.fullmatch(KISSES, after))  # the last words of the message
             or re.search(SIGN_OFF_CUES + r"[\s\W]*" + TITLE + "$", before[-30:])
-            or (  # "- Sergio, owner of Café Lumen" (not "— Maria went above and beyond")
+            or (  # "- Sergio, owner of Café Lumen", "— Jay @ LiftWithJay" (not "— Maria went")
                 re.search(r"(?:^|\s)[-—–~]+\s*" + TITLE + "$", before)
-                and re.match(r"[^\w\s]|\s*$", after)
+                and re.match(r"\s*[^\w\s]|\s*$", after)
                 and left <= 60
+            )
+            or (  # "Please fix this today. Ana Sousa, Studio Manager": a signature that
+                # opens the last sentence, with a role or a company and no full stop
+                (start == 0 or re.search(r"[.!?\n]\s*" + TITLE + "$", before))
+                and _signature_tail(message, end, len(text))
             )
             or re.search(SELF_CUES + r"\W*" + TITLE + "$", before[-30:])
             or re.match(r"\W*" + HERE_CUES + r"\b", after)
