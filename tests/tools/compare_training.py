@@ -2,8 +2,7 @@
 
     python tests/tools/compare_training.py                        # the files as they are
     python tests/tools/compare_training.py --without extra_train_d   # leave a file out
-    python tests/tools/compare_training.py --add \
-        support_lib/data/corpus/not_adopted/extra_train_e.jsonl   # try more training data
+    python tests/tools/compare_training.py --add more.jsonl           # try more training data
     python tests/tools/compare_training.py --tasks sentiment --salts 0 1 2
 
 For each shuffle order ("salt"; 0 is the order ``train.py`` uses) and each task it runs the
@@ -56,7 +55,7 @@ def measure(
     letters = {name.removeprefix("extra_train_") for name in without}
     sources = {
         name: [r for r in rows if only in (None, r["inquiry_type"])]
-        for name, rows in training_sources(letters, added).items()
+        for name, rows in training_sources(letters, added, task).items()
     }
     choice, chosen, dev_acc = train.choose(field, sources, dev, cache)
     rows = sources[choice[0]]
@@ -81,11 +80,13 @@ def measure(
     }
 
 
-def training_sources(leave_out: set[str], added: list[dict]) -> dict[str, list[dict]]:
-    """``train.DATA``'s data choices as rows, without the ``extra_train_`` files whose
-    letters are in ``leave_out``, with ``added`` rows in "all files"."""
+def training_sources(
+    leave_out: set[str], added: list[dict], model: str = "sentiment"
+) -> dict[str, list[dict]]:
+    """``train.data_of(model)``'s data choices as rows, without the ``extra_train_`` files
+    whose letters are in ``leave_out``, with ``added`` rows in "all files"."""
     sources = {}
-    for name, files in train.DATA.items():
+    for name, files in train.data_of(model).items():
         rows = [r for f in files for r in train.load(f) if r["id"][0] not in leave_out]
         sources[name] = rows + train.load_older_set() + (added if name == "all files" else [])
     return sources

@@ -7,7 +7,7 @@
     ... --record support_lib/data/recorded/smollm2-135m     # also keep every answer
     ... --test-only                                         # skip dev (a slow model)
     python tests/tools/evaluate_offline_model.py --on \
-        support_lib/data/corpus/new_writers/writer_h.jsonl  # a labeled file instead of dev
+        support_lib/data/corpus/new_writers/writer_r.jsonl  # a labeled file instead of dev
 
 With ``--base-url`` the same prompts go through the real ``openai`` SDK to that server
 (structured output, with the JSON-mode fallback); an answer that fails counts as wrong.

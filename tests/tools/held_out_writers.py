@@ -1,9 +1,7 @@
 """How well does the offline model read messages by writers it never learned from?
 
     python tests/tools/held_out_writers.py                      # hold out files c and d
-    python tests/tools/held_out_writers.py --add \
-        support_lib/data/corpus/not_adopted/extra_train_e.jsonl \
-        support_lib/data/corpus/not_adopted/extra_train_g.jsonl   # with two more writers
+    python tests/tools/held_out_writers.py --add more.jsonl       # with more training data
     python tests/tools/held_out_writers.py --held-out c --salts 0
     python tests/tools/held_out_writers.py --held-out --measure-on \
         support_lib/data/corpus/new_writers/*.jsonl           # files never trained on
@@ -42,13 +40,13 @@ def measure(
     without it, or the path of a file that is never trained on)."""
     train.shuffled = salted(salt)
     if held_out.endswith(".jsonl"):  # never a training file: nothing to leave out
-        held, sources = rows_from([held_out]), training_sources(set(), added)
+        held, leave_out = rows_from([held_out]), set()
     else:
-        held = train.load(f"extra_train_{held_out}")
-        sources = training_sources({held_out}, added)
+        held, leave_out = train.load(f"extra_train_{held_out}"), {held_out}
     dev = train.load("dev")
     counts = {}
     for task in tasks:
+        sources = training_sources(leave_out, added, task)
         _, model, _ = train.choose(task, sources, dev, cache)
         counts[task] = [sum(is_right(model, r, task, cache) for r in held), len(held)]
     return counts

@@ -2,7 +2,7 @@
 offline model stand between them?
 
     python tests/tools/label_agreement.py             # the dev split
-    python tests/tools/label_agreement.py writer_h    # new writer h (never trained on)
+    python tests/tools/label_agreement.py writer_h    # writer h (extra_train_h since rule H)
 
 ``support_lib/data/corpus/second_reader/<set>_sentiment.jsonl`` holds a second, blind
 labeling of a set's sentiment: a helper agent (not a person) read only the guide's
@@ -10,6 +10,9 @@ sentiment rules and the messages, never the original labels or any model output,
 marked the cases it found borderline (``sure: false``). Two sets: dev (one writer, the one
 the test split comes from) and writer h (who wrote to the guide alone, so their labels
 are another writer's reading of it). Not the test split: it is measured, never read again.
+Since rule H (SPLITS.md) the model learns from writer h's file, so on writer h the two
+readers' agreement still means what it did, and the model's figures no longer do: they
+are on messages it learned from.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from support_lib.workflow import SentimentAnalysis  # noqa: E402
 from support_lib.workflow.analysis import SENTIMENT_PROMPT  # noqa: E402
 
 CORPUS = ROOT / "support_lib" / "data" / "corpus"
-SETS = {"dev": CORPUS / "dev.jsonl", "writer_h": CORPUS / "new_writers" / "writer_h.jsonl"}
+SETS = {"dev": CORPUS / "dev.jsonl", "writer_h": CORPUS / "extra_train_h.jsonl"}
 LABELS = ("negative", "neutral", "positive")
 
 

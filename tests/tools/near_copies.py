@@ -1,6 +1,6 @@
 """Which rows of a new corpus file are near copies of a message the corpus already holds?
 
-    python tests/tools/near_copies.py support_lib/data/corpus/new_writers/writer_h.jsonl
+    python tests/tools/near_copies.py support_lib/data/corpus/new_writers/writer_r.jsonl
 
 A new file used for training must not hold near copies of dev or test messages (that would
 leak them into the model), and a file used to measure must not hold near copies of
