@@ -566,6 +566,12 @@ OWN_NAMES = [  # (message, the name a model gave): kept, the customer gives it a
         "We would love to have you on board.\nWarmly, Deborah Stein, Run For Rainbows",
         "Deborah Stein",
     ),
+    ("Wie läuft das ab? Viele Grüße, Jürgen Hahn, Einkauf", "Jürgen Hahn"),
+    ("Please reverse it. Yours faithfully, A. R. Patel, Accounts Payable", "A. R. Patel"),
+    ("The app keeps asking teachers to rate it. Ffion, IT coordinator", "Ffion"),
+    ("Salut, c'est Julien de l'agence Lumen. On a été débité deux fois.", "Julien"),
+    ("One saucer is chipped. Thanks so much, Aiko (order 66019)", "Aiko"),
+    ("Can I change my display name to my actual name, Kwabena Asante?", "Kwabena Asante"),
 ]
 OTHER_WORDS = [  # a word of the message that is not the customer's own name: dropped
     ("The driver (Kevin, says the app) threw my parcel over the gate.", "Kevin"),
@@ -575,6 +581,7 @@ OTHER_WORDS = [  # a word of the message that is not the customer's own name: dr
     ("Announcement: your app is broken again.", "Ann"),
     ("My parcel is late. Kevin, the driver, said tomorrow", "Kevin"),  # no signature
     ("Great service. Kevin, the driver, was rude.", "Kevin"),
+    ("My parcel is late. Kevin, your driver", "Kevin"),
 ]
 
 

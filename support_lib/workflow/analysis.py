@@ -58,30 +58,40 @@ EXTRACT_PROMPT = Prompt(
 # product or a place sits elsewhere. Built on the corpus's training files (all 1,269 of
 # their customers' names sit in such a place) and checked on its dev split.
 SELF_CUES = (
-    r"(?:this is|my name is|my name's|name is|i'm|i am|im|it's|its|from|name\s*:|from\s*:|"
-    r"soy|me llamo|je suis|je m'appelle|ich bin|mein name ist|hier ist|меня зовут|это|我是|我叫)"
+    r"(?:this is|my name is|my name's|name is|my (?:actual |real |full )?name,|i'm|i am|im|"
+    r"it's|its|from|name\s*:|from\s*:|soy|me llamo|je suis|je m'appelle|c'est|ich bin|"
+    r"mein name ist|hier ist|меня зовут|это|我是|我叫)"
 )
 SIGN_OFF_CUES = (
-    r"(?:thanks|thank you|thx|ty|cheers|regards|best|best wishes|sincerely|yours|br|warmly|"
-    r"respectfully|love|"
-    r"gracias|saludos|merci|cordialement|danke|vielen dank|grüße|gruß|mfg|спасибо|с уважением|谢谢)"
+    r"(?:thanks|thank you|thanks so much|thank you so much|thx|ty|cheers|regards|best|"
+    r"wishes|sincerely|yours|yours faithfully|yours truly|br|warmly|respectfully|love|"
+    r"gracias|saludos|merci|cordialement|danke|vielen dank|grüsse|gruss|mfg|"  # casefolded: ß→ss
+    r"спасибо|с уважением|谢谢)"
 )
 HERE_CUES = r"(?:here|again|speaking|from|aquí|ici|hier|здесь)"
 TITLE = r"(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?"
 JOINING_WORDS = {"of", "and", "for", "at", "the", "de", "und", "owner", "manager", "director"}
+NOT_A_ROLE = {"the", "a", "an", "your", "our", "my", "his", "her", "their", "who", "which",
+              "that", "is", "was", "and", "but", "please"}  # fmt: skip
 KISSES = r"\W*(?:(?:x+|xo+|xoxo)\W*)?"  # "Thanks! Amara x": nothing but a kiss follows
 
 
 def _signature_tail(message: str, end: int, length: int) -> bool:
     """Is ``message[end:]`` a comma and a role or a company to the end ("..., IT, Hartwell
-    Logistics", "..., owner of Café Lumen"): at most 60 characters, no sentence end, every
-    word capitalised or a small joining word? "Kevin, the driver, said tomorrow" is not.
+    Logistics", "..., owner of Café Lumen", "..., SRE lead"): at most 60 characters, no
+    sentence end, and either every word capitalised or a small joining word, or a phrase of
+    up to three words that does not start like a clause. "Kevin, the driver, said
+    tomorrow" is not.
     ``length`` is the casefolded text's: where casefolding changed lengths (ß → ss) the
     positions do not match the message, and the answer is no."""
     tail = message[end:]
     if length != len(message) or not re.fullmatch(r"\s*,[^.!?\n]{1,60}", tail):
         return False
-    return all(w[0].isupper() or w in JOINING_WORDS for w in re.findall(r"\w+", tail))
+    words = re.findall(r"\w+", tail)
+    if all(w[0].isupper() or w in JOINING_WORDS for w in words):
+        return True
+    # a short role in lower case ("Ffion, IT coordinator"): one phrase, not a clause
+    return "," not in tail.strip()[1:] and len(words) <= 3 and words[0] not in NOT_A_ROLE
 
 
 def _where_people_sign(name: str, message: str) -> bool:
