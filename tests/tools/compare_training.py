@@ -55,7 +55,7 @@ def measure(
     letters = {name.removeprefix("extra_train_") for name in without}
     sources = {
         name: [r for r in rows if only in (None, r["inquiry_type"])]
-        for name, rows in training_sources(letters, added, task).items()
+        for name, rows in training_sources(letters, added).items()
     }
     choice, chosen, dev_acc = train.choose(field, sources, dev, cache)
     rows = sources[choice[0]]
@@ -80,13 +80,11 @@ def measure(
     }
 
 
-def training_sources(
-    leave_out: set[str], added: list[dict], model: str = "sentiment"
-) -> dict[str, list[dict]]:
-    """``train.data_of(model)``'s data choices as rows, without the ``extra_train_`` files
-    whose letters are in ``leave_out``, with ``added`` rows in "all files"."""
+def training_sources(leave_out: set[str], added: list[dict]) -> dict[str, list[dict]]:
+    """``train.DATA``'s data choices as rows, without the ``extra_train_`` files whose
+    letters are in ``leave_out``, with ``added`` rows in "all files"."""
     sources = {}
-    for name, files in train.data_of(model).items():
+    for name, files in train.DATA.items():
         rows = [r for f in files for r in train.load(f) if r["id"][0] not in leave_out]
         sources[name] = rows + train.load_older_set() + (added if name == "all files" else [])
     return sources

@@ -33,7 +33,7 @@ def main() -> None:
         train.WITH_NB = set(train.WITH_NB) | {"intent"}
     dev = train.load("dev")
     measured = rows_from(args.measure_on) if args.measure_on else train.load("new_writers/*")
-    added = rows_from(args.add)
+    sources = training_sources(set(), rows_from(args.add))  # train.py's data choices
     cache: dict = {}
     for salt in args.salts:
         train.shuffled = salted(salt)
@@ -41,7 +41,6 @@ def main() -> None:
         shown = {}
         for kind in train.TYPES:
             check = [r for r in dev if r["inquiry_type"] == kind]
-            sources = training_sources(set(), added, f"intent:{kind}")  # train.py's choices
             learn = {
                 d: [r for r in rows if r["inquiry_type"] == kind] for d, rows in sources.items()
             }
