@@ -120,44 +120,7 @@ def _rate_per_sentiment(answer: Any) -> None:
 # ----------------------------------------------------------------------------- 08.2
 
 
-BATCHES = """
-import asyncio
-import concurrent.futures
-import time
-
-from support_lib.batch import arun_batch
-from support_lib.examples import load_examples
-from support_lib.kit import local_mock
-
-server = local_mock()
-messages = [e["message"] for e in load_examples()[:8]]
-
-
-async def timed_batch(concurrency):
-    started = time.perf_counter()
-    traces = await arun_batch(messages, concurrency=concurrency, progress=False,
-                              mock_url=server.url)
-    return time.perf_counter() - started, traces
-
-
-def measure(concurrency):
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, timed_batch(concurrency)).result()
-
-
-measure(8)
-%s
-timed = {c: measure(c) for c in (1, 2, 4, 8)}
-"""  # a wrong answer's measurement, with or without the latency knob
-
-
-@exercise(
-    "08.2",
-    "throughput against concurrency",
-    hint="Keep each batch's traces: batches[c] = await arun_batch(...), timed with "
-    "time.perf_counter(); speedups[c] = (seconds at concurrency 1) / (seconds at c); "
-    "server.configure(latency_ms=50) while you measure and latency_ms=0 afterwards.",
-    solution="""
+MEASURE = """
 import asyncio
 import concurrent.futures
 import time
@@ -181,7 +144,18 @@ def measure(concurrency):  # in a cell, `await timed_batch(c)`; a thread with it
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # also works outside one
         return pool.submit(asyncio.run, timed_batch(concurrency)).result()
 
+"""  # the measurement the solution and the wrong answers share
+BATCHES = MEASURE + "\nmeasure(8)\n%s\ntimed = {c: measure(c) for c in (1, 2, 4, 8)}\n"
 
+
+@exercise(
+    "08.2",
+    "throughput against concurrency",
+    hint="Keep each batch's traces: batches[c] = await arun_batch(...), timed with "
+    "time.perf_counter(); speedups[c] = (seconds at concurrency 1) / (seconds at c); "
+    "server.configure(latency_ms=50) while you measure and latency_ms=0 afterwards.",
+    solution=MEASURE
+    + """
 measure(8)  # a first pass, not timed: one-time work (loading the model...) is not measured
 server.configure(latency_ms=50)  # every model call now waits 50 ms, like a remote API
 try:
