@@ -1,7 +1,6 @@
 """How well do the intent models read writers they never learned from?
 
     python tests/tools/intents_on_writers.py               # the code as it is
-    python tests/tools/intents_on_writers.py --with-nb     # intents trained as fit_with_nb
     python tests/tools/intents_on_writers.py --measure-on FILE... --add FILE...
 
 For each shuffle order ("salt", as in ``compare_training.py``) and each inquiry type, the
@@ -25,12 +24,9 @@ from mock_server.offline import train
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--with-nb", action="store_true", help="add 'intent' to WITH_NB")
     parser.add_argument("--measure-on", nargs="*", default=[], help="default: new_writers/")
     parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
     args = parser.parse_args()
-    if args.with_nb:
-        train.WITH_NB = set(train.WITH_NB) | {"intent"}
     dev = train.load("dev")
     measured = rows_from(args.measure_on) if args.measure_on else train.load("new_writers/*")
     sources = training_sources(set(), rows_from(args.add))  # train.py's data choices
