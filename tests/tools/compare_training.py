@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import time
 from pathlib import Path
 
@@ -85,9 +86,14 @@ def training_sources(leave_out: set[str], added: list[dict]) -> dict[str, list[d
     letters are in ``leave_out``, with ``added`` rows in "all files"."""
     sources = {}
     for name, files in train.DATA.items():
-        rows = [r for f in files for r in train.load(f) if r["id"][0] not in leave_out]
+        rows = [r for f in files for r in train.load(f) if writer_of(r["id"]) not in leave_out]
         sources[name] = rows + train.load_older_set() + (added if name == "all files" else [])
     return sources
+
+
+def writer_of(row_id: str) -> str:
+    """The letters an id starts with: its file's ("m0001": the corpus, "aa0001": file aa)."""
+    return re.match(r"[a-z]*", row_id).group()
 
 
 def is_right(model, row: dict, field: str, cache: dict) -> bool:
