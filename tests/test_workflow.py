@@ -573,6 +573,9 @@ OWN_NAMES = [  # (message, the name a model gave): kept, the customer gives it a
     ("One saucer is chipped. Thanks so much, Aiko (order 66019)", "Aiko"),
     ("Can I change my display name to my actual name, Kwabena Asante?", "Kwabena Asante"),
     ("Hi, new office manager here (Leonie). How do I get the reset link?", "Leonie"),
+    ("An wen kann ich mich wenden? Mit freundlichen Grüßen, Petra Lang, Einkauf", "Petra Lang"),
+    ("Kindly advise. Best regards, Eng. Tarek Samir, Nile Trade Co.", "Tarek Samir"),
+    ("Please advise who to contact. Respectfully, Ma. Cristina Santos", "Ma. Cristina Santos"),
 ]
 OTHER_WORDS = [  # a word of the message that is not the customer's own name: dropped
     ("The driver (Kevin, says the app) threw my parcel over the gate.", "Kevin"),
@@ -583,6 +586,7 @@ OTHER_WORDS = [  # a word of the message that is not the customer's own name: dr
     ("My parcel is late. Kevin, the driver, said tomorrow", "Kevin"),  # no signature
     ("Great service. Kevin, the driver, was rude.", "Kevin"),
     ("My parcel is late. Kevin, your driver", "Kevin"),
+    ("Thanks, Kevin. It works now.", "Kevin."),  # sentence punctuation is not a name's
 ]
 
 

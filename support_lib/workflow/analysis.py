@@ -65,11 +65,11 @@ SELF_CUES = (
 SIGN_OFF_CUES = (
     r"(?:thanks|thank you|thanks so much|thank you so much|thx|ty|cheers|regards|best|"
     r"wishes|sincerely|yours|yours faithfully|yours truly|br|warmly|respectfully|love|"
-    r"gracias|saludos|merci|cordialement|danke|vielen dank|grüsse|gruss|mfg|"  # casefolded: ß→ss
+    r"gracias|saludos|merci|cordialement|danke|vielen dank|grüsse|grüssen|gruss|mfg|"  # ß→ss
     r"спасибо|с уважением|谢谢)"
 )
 HERE_CUES = r"(?:here|again|speaking|from|aquí|ici|hier|здесь)"
-TITLE = r"(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?"
+TITLE = r"(?:(?:dr|mr|mrs|ms|prof|eng)\.?\s+)?"
 JOINING_WORDS = {"of", "and", "for", "at", "the", "de", "und", "owner", "manager", "director"}
 NOT_A_ROLE = {"the", "a", "an", "your", "our", "my", "his", "her", "their", "who", "which",
               "that", "is", "was", "and", "but", "please"}  # fmt: skip
@@ -151,7 +151,8 @@ def grounded(info: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
     message = inputs["customer_message"]
     name = str(info.get("customer_name") or "Unknown")
     words = re.findall(r"\w+", name.casefold())
-    without_initials = re.sub(r"\b\w\.", "", name)  # "M. Okonkwo" is a name
+    # "M. Okonkwo" and "Ma. Cristina Santos" (Ma. for Maria) are names
+    without_initials = re.sub(r"\b\w{1,2}\.(?=\s)|\b\w\.", "", name)
     looks_like_a_name = 1 <= len(words) <= 4 and not re.search(r"[\d.!?,;:@/<>]", without_initials)
     if name != "Unknown" and not (looks_like_a_name and _where_people_sign(name, message)):
         info = {**info, "customer_name": "Unknown"}
