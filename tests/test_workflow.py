@@ -764,6 +764,20 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("Wishing you a wonderful Friday!", None),
         ("I hope your Thursday is going well.", None),
         ("We are open between Monday and Friday.", None),
+        # short forms and the five other languages' weekdays
+        ("It will arrive Fri.", "(Fri)"),
+        ("Expect it Thurs 3pm.", "(Thurs)"),
+        ("Sun cream is back in stock.", None),  # a capitalised word, no day
+        ("Sorry it was not there on Mon.", None),  # the customer's own Monday
+        ("Llegará el viernes.", "(viernes)"),
+        ("Votre colis arrive vendredi.", "(vendredi)"),
+        ("Wir liefern am Freitag.", "(Freitag)"),
+        ("Посылка придёт в пятницу.", "(пятницу)"),
+        ("我们周五发货。", "(周五)"),
+        ("Estamos abiertos de lunes a viernes.", None),  # how the shop works
+        ("Wir sind Montag bis Freitag erreichbar.", None),
+        ("我们周一至周五营业。", None),  # a Chinese full stop ends a sentence too
+        ("我们周一至周五营业", "stops mid-sentence"),
         ("   ", "empty"),
     ],
 )
@@ -777,6 +791,22 @@ def test_facts_in_a_reply_are_checked_against_its_inputs(text, problem):
         "customer_info": {"customer_name": "Unknown", "subject": "Refund #77812 on March 9"},
     }
     found = reply_problem(text, inputs)
+    assert found is None if problem is None else problem in found
+
+
+@pytest.mark.parametrize(
+    ("customer", "problem"),
+    [
+        ("¿Llegará antes del viernes?", None),
+        ("Il doit arriver vendredi.", None),
+        ("Нужно до пятницы.", None),
+        ("周五之前能到吗？", None),
+        ("Can it come by Fri.?", None),
+        ("Can it come soon?", "(Friday)"),
+    ],
+)
+def test_a_day_the_customer_named_in_any_language_may_be_named_in_the_reply(customer, problem):
+    found = reply_problem("It will arrive on Friday.", {"customer_message": customer})
     assert found is None if problem is None else problem in found
 
 

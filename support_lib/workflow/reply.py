@@ -51,6 +51,46 @@ MONTH_WORDS = {
     "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
     "november", "dec", "december",
 }  # fmt: skip
+# Each weekday as customers and models write it: in English, Spanish, French, German and
+# Russian (with its case endings), in Chinese (written without spaces, so inside a
+# sentence), and in English's short forms (only capitalised and not followed by a
+# lower-case word, so "Sun cream" is no Sunday). A day is compared by its English name, so
+# a reply's "Friday" is the customer's "viernes" or "周五".
+WEEKDAY_WORDS = {
+    "monday": r"monday|lunes|lundi|montag|понедельник\w?",
+    "tuesday": r"tuesday|martes|mardi|dienstag|вторник\w?",
+    "wednesday": r"wednesday|mi[eé]rcoles|mercredi|mittwoch|сред[аыуе]",
+    "thursday": r"thursday|jueves|jeudi|donnerstag|четверг\w?",
+    "friday": r"friday|viernes|vendredi|freitag|пятниц[аыуе]",
+    "saturday": r"saturday|s[aá]bado|samedi|samstag|sonnabend|суббот[аыуе]",
+    "sunday": r"sunday|domingo|dimanche|sonntag|воскресень[еяю]",
+}
+SHORT_WEEKDAYS = {
+    "monday": "Mon", "tuesday": "Tues|Tue", "wednesday": "Wed", "thursday": "Thurs|Thur|Thu",
+    "friday": "Fri", "saturday": "Sat", "sunday": "Sun",
+}  # fmt: skip
+CHINESE_WEEKDAYS = dict(zip(SHORT_WEEKDAYS, "一二三四五六", strict=False))
+CHINESE_WEEKDAYS["sunday"] = "[日天]"
+_WEEKDAY = (
+    rf"(?:(?<!\w)(?:{'|'.join(WEEKDAY_WORDS.values())})s?(?![^\W\d_])"
+    rf"|(?<!\w)(?-i:(?:{'|'.join(SHORT_WEEKDAYS.values())})\.?(?![^\W\d_]|\s+[a-z]))"
+    rf"|(?:周|星期|礼拜)(?:{'|'.join(CHINESE_WEEKDAYS.values())}))"
+)
+"""A weekday: a whole word ("Fridays" too, not "Fridayish"), or the Chinese in a sentence."""
+
+
+def _weekday_name(written: str) -> str:
+    """The English name of the weekday ``written`` names ("Fri.", "viernes": "friday")."""
+    for name in WEEKDAY_WORDS:
+        if (
+            re.fullmatch(rf"(?:{WEEKDAY_WORDS[name]})s?", written, re.I)
+            or re.fullmatch(rf"(?:{SHORT_WEEKDAYS[name]})\.?", written)
+            or re.fullmatch(rf"(?:周|星期|礼拜){CHINESE_WEEKDAYS[name]}", written)
+        ):
+            return name
+    raise ValueError(f"not a weekday: {written!r}")
+
+
 _MONTH = r"(?P<{0}>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?)"
 _DAY = r"(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)?"
 DATE = re.compile(
@@ -58,7 +98,7 @@ DATE = re.compile(
     rf"|\b{_DAY.format('day2')}\s+(?:of\s+)?{_MONTH.format('month2')}"
     r"|\b(?P<iso>\d{4}-\d{1,2}-\d{1,2})\b"
     r"|\b(?P<numeric>\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4})\b"  # not "v2.10.15"
-    r"|\b(?P<weekday>(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b",
+    rf"|(?P<weekday>{_WEEKDAY})",
     re.I,
 )
 # A weekday a reply names is a day the customer will hold the shop to ("Expect it Friday",
@@ -66,10 +106,9 @@ DATE = re.compile(
 # "our line is closed on Sunday") or is a pleasantry ("Have a good Friday!"). A range is
 # how the shop works only when nothing is promised before it in the sentence: "it will
 # arrive Tuesday to Thursday" is a promise.
-_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
-_RANGE = r"(?:to|through|thru|till|until|-|–|—)"
-WEEKDAY_RANGE_BEFORE = re.compile(rf"\b{_WEEKDAY}\s*{_RANGE}\s*$|\bbetween\s+$", re.I)
-WEEKDAY_RANGE_AFTER = re.compile(rf"\s*(?:{_RANGE}|and)\s*{_WEEKDAY}\b", re.I)
+_RANGE = r"(?:to|through|thru|till|until|-|–|—|a|al|au|à|bis|до|по|至|到)"
+WEEKDAY_RANGE_BEFORE = re.compile(rf"{_WEEKDAY}\s*{_RANGE}\s*$|\bbetween\s+$", re.I)
+WEEKDAY_RANGE_AFTER = re.compile(rf"\s*(?:{_RANGE}|and)\s*{_WEEKDAY}", re.I)
 PROMISE_WORDS = re.compile(
     r"\b(?:arriv|deliver|ship|dispatch|send|sent|reach|refund|credit|expect|collect|get|"
     r"receive|replace|repair|process|call|contact|back)\w*",
@@ -141,7 +180,7 @@ def _days(text: str, promised: bool = False) -> list[tuple[str, set[str]]]:
             first, second, _ = re.split(r"[/.]", match["numeric"])
             means = {f"{int(first)}-{int(second)}", f"{int(second)}-{int(first)}"}
         else:
-            means = {match["weekday"].lower()}
+            means = {_weekday_name(match["weekday"])}
         found.append((match.group().rstrip("."), means))
     return found
 
@@ -186,10 +225,10 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
     that writes "order #1234567890" for a customer who gave none (or "#5042" for
     "#50422") is asked again; so is one that greets the customer by a name ("Hi Bob,"),
     or names an amount of money ("a refund of $49.99"), a date ("by March 3") or a
-    promised weekday ("it will arrive on Friday") that no input holds: a customer takes a
-    stated amount or day as a promise. The plan, the review and the subject line
-    (``UNCHECKED_MODEL_TEXT``) do not count as inputs here: a fact a model made up there is
-    still made up."""
+    promised weekday ("it will arrive on Friday", "Fri", "el viernes": ``WEEKDAY_WORDS``)
+    that no input holds: a customer takes a stated amount or day as a promise. The plan,
+    the review and the subject line (``UNCHECKED_MODEL_TEXT``) do not count as inputs
+    here: a fact a model made up there is still made up."""
     if len(text) > MAX_REPLY_CHARS:
         return f"it has {len(text):,} characters; a reply has at most {MAX_REPLY_CHARS:,}"
     leftover = LEFTOVERS.search(text)
@@ -219,7 +258,7 @@ def reply_problem(text: str, inputs: Mapping[str, Any] | None = None) -> str | N
                 return f"it names a day ({day}) that nothing it was given holds"
     if not text.strip():
         return "it is empty"
-    if text.rstrip()[-1] in ".!?…)\"'»”’:" or _ends_with_sign_off(text):
+    if text.rstrip()[-1] in ".!?…)\"'»”’:。！？）」" or _ends_with_sign_off(text):
         return None
     return f"it stops mid-sentence (…{text.rstrip()[-30:]!r})"
 
