@@ -332,56 +332,89 @@ def _knobs() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- 07.5
 
 
-@exercise(
-    "07.5",
-    "where the time went, from files",
-    hint="Save three runs with trace.save(path), read them back with Trace.load(path), and "
-    "pick the key of compute_metrics(loaded)['node_types'] with the largest 'total_ms'.",
-    solution="""
+SAVE_THREE = """
 import tempfile
 from pathlib import Path
 
 from support_lib.engine import Trace
-from support_lib.examples import load_examples
 from support_lib.kit import run
 from support_lib.metrics import compute_metrics
 
-with tempfile.TemporaryDirectory() as folder:
-    paths = [run(e["message"]).save(Path(folder) / f"run{i}.json")
-             for i, e in enumerate(load_examples()[:3])]
-    loaded = [Trace.load(path) for path in paths]
+folder = Path(tempfile.mkdtemp(prefix="lesson07-"))
+"""
+
+
+@exercise(
+    "07.5",
+    "where the time went, from files",
+    hint="Save three runs with trace.save(path) (it returns the path), read them back with "
+    "Trace.load(path), and pick the key of compute_metrics(loaded)['node_types'] with the "
+    "largest 'total_ms'. Give the paths: the check reads your files itself.",
+    solution=SAVE_THREE
+    + """from support_lib.examples import load_examples
+
+paths = [run(e["message"]).save(folder / f"run{i}.json")
+         for i, e in enumerate(load_examples()[:3])]
+loaded = [Trace.load(path) for path in paths]
 kinds = compute_metrics(loaded)["node_types"]
-answer = (loaded, max(kinds, key=lambda kind: kinds[kind]["total_ms"]))
+answer = (paths, max(kinds, key=lambda kind: kinds[kind]["total_ms"]))
 """,
     wrong=(
         # the slowest node, not the slowest kind of node
-        "from support_lib.kit import run\n"
-        "runs = [run('Where is my order #50422?'), run('How do I reset my password?'), run()]\n"
-        "answer = (runs, 'extract_customer_info')",
-        # one run three times
-        "from support_lib.kit import run\none = run()\nanswer = ([one, one, one], 'llm')",
+        SAVE_THREE
+        + "messages = ['Where is my order #50422?', 'How do I reset my password?', 'Hi']\n"
+        "paths = [run(m).save(folder / f'run{i}.json') for i, m in enumerate(messages)]\n"
+        "answer = (paths, 'extract_customer_info')",
+        # one run saved once, given three times
+        SAVE_THREE + "one = run().save(folder / 'one.json')\nanswer = ([one, one, one], 'llm')",
         # one message run three times: three runs, but not three messages
-        "from support_lib.kit import run\n"
-        "from support_lib.metrics import compute_metrics\n"
-        "runs = [run(), run(), run()]\n"
+        SAVE_THREE + "paths = [run().save(folder / f'run{i}.json') for i in range(3)]\n"
+        "kinds = compute_metrics([Trace.load(p) for p in paths])['node_types']\n"
+        "answer = (paths, max(kinds, key=lambda kind: kinds[kind]['total_ms']))",
+        # the traces themselves, never saved
+        SAVE_THREE
+        + "runs = [run(m) for m in ('Where is my order #50422?', 'Refund please', 'Hi')]\n"
         "kinds = compute_metrics(runs)['node_types']\n"
         "answer = (runs, max(kinds, key=lambda kind: kinds[kind]['total_ms']))",
+        # saved in a temporary folder that is gone by the time the check reads it
+        SAVE_THREE + "messages = ['Where is my order #50422?', 'Refund please', 'Hi']\n"
+        "with tempfile.TemporaryDirectory() as gone:\n"
+        "    paths = [run(m).save(Path(gone) / f'run{i}.json') for i, m in enumerate(messages)]\n"
+        "    kinds = compute_metrics([Trace.load(p) for p in paths])['node_types']\n"
+        "answer = (paths, max(kinds, key=lambda kind: kinds[kind]['total_ms']))",
     ),
 )
 def _slowest_kind(answer: Any) -> None:
-    """Recomputed from the learner's own traces, so timings that vary cannot mislead."""
+    """Reads the learner's files itself, and recomputes the answer from them, so timings
+    that vary cannot mislead and a trace that was never saved cannot pass."""
+    from pathlib import Path
+
     from support_lib.engine import Trace
     from support_lib.metrics import compute_metrics
 
     pair = as_pair(answer)
-    expect(pair is not None, "give a pair: (the three loaded traces, the slowest node type)")
-    runs, kind = pair
+    expect(pair is not None, "give a pair: (the three files' paths, the slowest node type)")
+    paths, kind = pair
     expect(
-        isinstance(runs, (list, tuple))
-        and len(runs) == 3
-        and all(isinstance(t, Trace) for t in runs),
-        "give three traces",
+        isinstance(paths, (list, tuple)) and len(paths) == 3,
+        "give the three paths trace.save returned, in a list",
     )
+    expect(
+        not any(isinstance(p, Trace) for p in paths),
+        "those are traces: save each with trace.save(path) and give the paths (the check "
+        "reads the files itself)",
+    )
+    expect(all(isinstance(p, (str, Path)) for p in paths), "give the paths as str or Path")
+    for path in paths:
+        expect(
+            Path(path).is_file(),
+            f"no file at {str(path)!r}: keep the files until the check has read them (a "
+            "TemporaryDirectory is deleted when its with block ends)",
+        )
+    try:
+        runs = [Trace.load(path) for path in paths]
+    except (ValueError, TypeError, KeyError) as exc:
+        expect(False, f"a file is not a saved trace ({type(exc).__name__}): save with trace.save")
     expect(len({t.run_id for t in runs}) == 3, "those are not three different runs")
     messages = {str(t.inputs.get("customer_message")) for t in runs}
     expect(
@@ -389,7 +422,7 @@ def _slowest_kind(answer: Any) -> None:
         f"those three runs are of {len(messages)} message(s): run three different messages "
         "(then save each run and load it back)",
     )
-    kinds = compute_metrics(list(runs))["node_types"]
+    kinds = compute_metrics(runs)["node_types"]
     expect(
         kind in kinds,
         f"{kind!r} is not a node type: the types are {', '.join(kinds)} (a node's 'kind')",
