@@ -88,10 +88,18 @@ with start_service(port=0, mock_url=server.url) as service:
         POST_WITH % ', "email": "kim@example.org"'
         + 'answer = server.requests("/support/send")[-1]  # the whole log entry',
         POST_WITH % "" + 'answer = server.requests("/support/send")[-1]["body"]  # no email',
+        # posted straight to the mock's /support/send: no workflow run sent it
+        "import httpx\nfrom support_lib.kit import local_mock\n"
+        "body = {'to': 'kim@example.org', 'subject': 'Re: order', 'body': 'On its way.'}\n"
+        "httpx.post(local_mock().url + '/support/send', json=body, trust_env=False)\n"
+        "answer = body",
     ),
 )
 def _sent_body(answer: Any) -> None:
-    """The body must be one the mock server really sent, to the learner's address."""
+    """The body must be one the mock server really sent, to the learner's address, and
+    sent by a workflow run: the run's send node gives each request an ``Idempotency-Key``,
+    which the mock server remembers with its answer (the message id); a body posted
+    straight to ``/support/send`` has none."""
     from support_lib.kit import local_mock
     from support_lib.workflow import DEFAULT_EMAIL
 
@@ -104,10 +112,20 @@ def _sent_body(answer: Any) -> None:
         f"{DEFAULT_EMAIL} is the default address: post with an email of your own",
     )
     sent = local_mock().query(
-        "SELECT COUNT(*) AS n FROM sent_messages WHERE to_email = ? AND message = ?",
+        "SELECT message_id FROM sent_messages WHERE to_email = ? AND message = ?",
         [answer["to"], answer["body"]],
     )
-    expect(sent[0]["n"] >= 1, "the mock server sent no such message: post it first")
+    expect(sent, "the mock server sent no such message: post it first")
+    by_a_run = local_mock().query(
+        "SELECT COUNT(*) AS n FROM idempotency WHERE key LIKE '/support/send %' "
+        f"AND ({' OR '.join('instr(answer, ?) > 0' for _ in sent)})",
+        [row["message_id"] for row in sent],
+    )
+    expect(
+        by_a_run[0]["n"] >= 1,
+        "that message was posted straight to /support/send; post the customer's message to "
+        "the webhook (/api/support/incoming) and keep what its workflow run sent",
+    )
 
 
 # ----------------------------------------------------------------------------- 09.2
