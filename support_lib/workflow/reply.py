@@ -71,24 +71,19 @@ SHORT_WEEKDAYS = {
 }  # fmt: skip
 CHINESE_WEEKDAYS = dict(zip(SHORT_WEEKDAYS, "一二三四五六", strict=False))
 CHINESE_WEEKDAYS["sunday"] = "[日天]"
-_WEEKDAY = (
-    rf"(?:(?<!\w)(?:{'|'.join(WEEKDAY_WORDS.values())})s?(?![^\W\d_])"
-    rf"|(?<!\w)(?-i:(?:{'|'.join(SHORT_WEEKDAYS.values())})\.?(?![^\W\d_]|\s+[a-z]))"
-    rf"|(?:周|星期|礼拜)(?:{'|'.join(CHINESE_WEEKDAYS.values())}))"
-)
-"""A weekday: a whole word ("Fridays" too, not "Fridayish"), or the Chinese in a sentence."""
 
 
-def _weekday_name(written: str) -> str:
-    """The English name of the weekday ``written`` names ("Fri.", "viernes": "friday")."""
-    for name in WEEKDAY_WORDS:
-        if (
-            re.fullmatch(rf"(?:{WEEKDAY_WORDS[name]})s?", written, re.I)
-            or re.fullmatch(rf"(?:{SHORT_WEEKDAYS[name]})\.?", written)
-            or re.fullmatch(rf"(?:周|星期|礼拜){CHINESE_WEEKDAYS[name]}", written)
-        ):
-            return name
-    raise ValueError(f"not a weekday: {written!r}")
+def _weekday_pattern(name: str) -> str:
+    """One weekday, as a group named by its English name: a whole word ("Fridays" too, not
+    "Fridayish"), the short form, or the Chinese inside a sentence."""
+    return (
+        rf"(?P<{name}>(?<!\w)(?:{WEEKDAY_WORDS[name]})s?(?![^\W\d_])"
+        rf"|(?<!\w)(?-i:(?:{SHORT_WEEKDAYS[name]})\.?(?![^\W\d_]|\s+[a-z]))"
+        rf"|(?:周|星期|礼拜){CHINESE_WEEKDAYS[name]})"
+    )
+
+
+_WEEKDAY = f"(?:{'|'.join(_weekday_pattern(name) for name in WEEKDAY_WORDS)})"
 
 
 _MONTH = r"(?P<{0}>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?)"
@@ -180,7 +175,7 @@ def _days(text: str, promised: bool = False) -> list[tuple[str, set[str]]]:
             first, second, _ = re.split(r"[/.]", match["numeric"])
             means = {f"{int(first)}-{int(second)}", f"{int(second)}-{int(first)}"}
         else:
-            means = {_weekday_name(match["weekday"])}
+            means = {next(name for name in WEEKDAY_WORDS if match[name])}
         found.append((match.group().rstrip("."), means))
     return found
 
