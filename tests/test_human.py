@@ -76,6 +76,7 @@ def test_what_counts_as_high_stakes_is_data():
         ("Bitte erstatten Sie den Betrag.", "erstatt"),
         ("Верните мои деньги!", "верните мои деньги"),
         ("请把钱退给我", "退给我"),
+        ("Хочу в\u006f\u0437врат.", "возврат"),  # a Latin "o" inside the Russian word
     ],
 )
 def test_a_refund_asked_in_another_language_is_high_stakes_too(message, word):

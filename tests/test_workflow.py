@@ -465,6 +465,10 @@ async def test_a_legal_threat_escalates_whatever_the_model_decided():
         ("My \u0142awyer will call.", "lawyer"),  # a Polish l with a stroke
         ("My att\u00f8rney will call.", "attorney"),
         ("I\u00b4ll sue.", "i'll sue"),  # an acute accent for the apostrophe
+        ("Я подам в c\u0443\u0434.", "в суд"),  # a Latin "c" in "суд"
+        ("Мой aдвокат напишет вам.", "адвокат"),  # a Latin "a"
+        ("Подам иcк.", "иск"),
+        ("ПОДАМ В CУД!", "в суд"),  # capitals: a Latin "C"
     ],
 )
 async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
@@ -494,6 +498,7 @@ async def test_the_legal_floor_reads_a_threat_as_a_person_would(threat, word):
         "Plan A, B or C: s, m or l sizes.",
         "Flat 1N, Court Road.",  # one letter and a digit stay as written
         "I/O error on the N.A.S. in Illinois.",
+        "Сок, а не cok: a Latin word beside Cyrillic ones stays Latin.",
     ],
 )
 def test_a_name_or_a_word_that_only_looks_legal_is_no_threat(message):

@@ -93,6 +93,10 @@ LOOKALIKES = str.maketrans(
         )
     )
 )
+# The other way round, inside a Cyrillic word only ("cуд" with a Latin "c" is "суд"): Latin
+# letters that look like Cyrillic ones, lower-cased as the readings are ("H" for "Н").
+AS_CYRILLIC = str.maketrans("aceopxykmhtb", "асеорхукмнтв")
+CYRILLIC_WORD = re.compile(r"\w*[\u0400-\u04ff]\w*")
 APOSTROPHES = str.maketrans(dict.fromkeys("´`ʹʻʽ′", "'"))  # "I´ll sue"
 HIDDEN = {"Cf", "Mn", "Me"}
 """What is dropped before matching: invisible format characters (soft hyphen, zero-width
@@ -118,12 +122,14 @@ def words_found(forms: Iterable[str], text: str) -> list[str]:
     characters and accents removed (a soft hyphen or zero-width space inside
     "law\u00adyer", an accent on "láwyer"), a hyphen inside a word too ("law-yer"), case
     ignored, curly apostrophes read as straight ones, Latin look-alikes (Cyrillic,
-    Greek, small capitals, IPA letters) read as Latin, and the disguises of
+    Greek, small capitals, IPA letters) read as Latin, Latin letters inside a Cyrillic
+    word read as the Cyrillic ones they look like ("cуд"), and the disguises of
     :func:`_undisguised` seen through ("Iawyer", "c0urt", "l a w y e r"). A rule that
     decides something that matters must not be dodged by spelling."""
     text = text.translate(APOSTROPHES)  # before NFKD, which makes "´" a space and a mark
     plain = unaccented(text)
-    readings = {plain, plain.translate(LOOKALIKES), *_undisguised(text)}
+    cyrillic = CYRILLIC_WORD.sub(lambda word: word.group().translate(AS_CYRILLIC), plain)
+    readings = {plain, plain.translate(LOOKALIKES), cyrillic, *_undisguised(text)}
     readings |= {re.sub(r"(?<=\w)[-\u2010\u2011](?=\w)", "", r) for r in readings}  # "law-yer"
     return [
         entry.removesuffix("*")
