@@ -783,6 +783,20 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("Wir sind Montag bis Freitag erreichbar.", None),
         ("我们周一至周五营业。", None),  # a Chinese full stop ends a sentence too
         ("我们周一至周五营业", "stops mid-sentence"),
+        # shop hours and pleasantries in the five other languages
+        ("Cerramos los domingos.", None),
+        ("Nous sommes fermés le dimanche.", None),
+        ("Sonntags geschlossen.", None),
+        ("В воскресенье мы закрыты.", None),
+        ("我们周日休息。", None),
+        ("¡Feliz viernes!", None),
+        ("Bon vendredi !", None),
+        ("Schönen Freitag!", None),
+        ("Хорошей пятницы!", None),
+        ("周五愉快！", None),
+        ("Reponemos cada martes.", None),
+        ("Elle arrivera le vendredi.", "(vendredi)"),  # still a promise
+        ("It ships Friday, once the closed warehouse reopens.", "(Friday)"),
         ("   ", "empty"),
     ],
 )

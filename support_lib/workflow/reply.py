@@ -98,7 +98,8 @@ DATE = re.compile(
 )
 # A weekday a reply names is a day the customer will hold the shop to ("Expect it Friday",
 # "it ships Monday"), unless it says how the shop works ("we are open Monday to Friday",
-# "our line is closed on Sunday") or is a pleasantry ("Have a good Friday!"). A range is
+# "our line is closed on Sunday", "Sonntags geschlossen") or is a pleasantry ("Have a good
+# Friday!", "¡Feliz viernes!"), in any of the six languages. A range is
 # how the shop works only when nothing is promised before it in the sentence: "it will
 # arrive Tuesday to Thursday" is a promise.
 _RANGE = r"(?:to|through|thru|till|until|-|–|—|a|al|au|à|bis|до|по|至|到)"
@@ -110,16 +111,28 @@ PROMISE_WORDS = re.compile(
     re.I,
 )
 SHOP_HOURS = re.compile(  # the weekday follows the word within a few words, same clause
-    r"\b(?:closed|open|opens|shut|staffed|hours\s+are|opening\s+hours)\b(?:\s+[\w-]+){0,3}?"
-    r"(?:\s+(?:on|from|at|and))?\s+$",
+    r"\b(?:closed|open|opens|shut|staffed|hours\s+are|opening\s+hours"
+    r"|abiert[oa]s?|abrimos|cerrad[oa]s?|cerramos|horario"  # the five other languages
+    r"|ouvert(?:e|s|es)?|ouvrons|ferm[ée](?:e|s|es)?|fermons|horaires?"
+    r"|geöffnet|geschlossen|öffnungszeiten|открыт[аыо]?|закрыт[аыо]?|работаем)\b"
+    r"(?:\s+[\w-]+){0,3}?"
+    r"(?:\s+(?:on|from|at|and|el|los|las|le|les|am|an|den|в|по|и|y|et|und))?\s+$",
+    re.I,
+)
+SHOP_HOURS_AFTER = re.compile(  # "Sonntags geschlossen", "周日休息": the word after the day
+    r"(?:\s+[\w-]+){0,2}?[\s,:—–-]*(?:closed|cerrad[oa]s?|ferm[ée](?:e|s|es)?|geschlossen|закрыт[аыо]?|выходной"
+    r"|休息|不营业|营业)",
     re.I,
 )
 PLEASANTRY = re.compile(
     r"\b(?:every|each|happy|(?:wish(?:ing)?\s+you|have|enjoy)\s+(?:an?|your|the)\s+"
     r"(?:good|great|nice|lovely|wonderful|fantastic|relaxing|restful|pleasant|brilliant|"
-    r"happy|super|fabulous|peaceful)|hope\s+your|enjoy\s+your|enjoy\s+the)\s+$",
+    r"happy|super|fabulous|peaceful)|hope\s+your|enjoy\s+your|enjoy\s+the"
+    r"|feliz|buen|bon|bonne|sch[öo]nen|sch[öo]ne[nr]?|хорош\w+|приятн\w+"  # "¡Feliz viernes!"
+    r"|cada|todos\s+los|chaque|tous\s+les|jeden|каждую|каждый|каждое)\s+$",  # "every"
     re.I,
 )
+PLEASANTRY_AFTER = re.compile(r"\s*(?:愉快|快乐)")  # "周五愉快！"
 
 
 def _no_promise(text: str, start: int, end: int) -> bool:
@@ -132,7 +145,9 @@ def _no_promise(text: str, start: int, end: int) -> bool:
     return bool(
         (ranged and not PROMISE_WORDS.search(clause))
         or SHOP_HOURS.search(clause)
+        or SHOP_HOURS_AFTER.match(text, end)
         or PLEASANTRY.search(clause)
+        or PLEASANTRY_AFTER.match(text, end)
     )
 
 
