@@ -56,7 +56,7 @@ def measure(
     letters = {name.removeprefix("extra_train_") for name in without}
     sources = {
         name: [r for r in rows if only in (None, r["inquiry_type"])]
-        for name, rows in training_sources(letters, added).items()
+        for name, rows in training_sources(letters, added, field).items()
     }
     choice, chosen, dev_acc = train.choose(field, sources, dev, cache)
     rows = sources[choice[0]]
@@ -81,11 +81,11 @@ def measure(
     }
 
 
-def training_sources(leave_out: set[str], added: list[dict]) -> dict[str, list[dict]]:
-    """``train.DATA``'s data choices as rows, without the ``extra_train_`` files whose
-    letters are in ``leave_out``, with ``added`` rows in "all files"."""
+def training_sources(leave_out: set[str], added: list[dict], field: str) -> dict[str, list[dict]]:
+    """``train.data_for(field)``'s data choices as rows, without the ``extra_train_`` files
+    whose letters are in ``leave_out``, with ``added`` rows in "all files"."""
     sources = {}
-    for name, files in train.DATA.items():
+    for name, files in train.data_for(field).items():
         rows = [r for f in files for r in train.load(f) if writer_of(r["id"]) not in leave_out]
         sources[name] = rows + train.load_older_set() + (added if name == "all files" else [])
     return sources

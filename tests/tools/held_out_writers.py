@@ -48,7 +48,7 @@ def measure(
     for task in tasks:
         key = (salt, task, frozenset(leave_out))  # files never trained on share one model
         if key not in TRAINED:
-            sources = training_sources(leave_out, added)
+            sources = training_sources(leave_out, added, task)
             TRAINED[key] = train.choose(task, sources, dev, cache)[1]
         model = TRAINED[key]
         counts[task] = [sum(is_right(model, r, task, cache) for r in held), len(held)]

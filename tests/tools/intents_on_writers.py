@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     dev = train.load("dev")
     measured = rows_from(args.measure_on) if args.measure_on else train.load("new_writers/*")
-    sources = training_sources(set(), rows_from(args.add))  # train.py's data choices
+    sources = training_sources(set(), rows_from(args.add), "intent")  # train.py's choices
     cache: dict = {}
     for salt in args.salts:
         train.shuffled = salted(salt)
