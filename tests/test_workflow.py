@@ -801,6 +801,7 @@ async def test_a_reply_naming_a_fact_nobody_gave_is_written_again(invented, fact
         ("Reponemos cada martes.", None),
         ("Elle arrivera le vendredi.", "(vendredi)"),  # still a promise
         ("It ships Friday, once the closed warehouse reopens.", "(Friday)"),
+        ("It will arrive Friday, closed and sealed.", "(Friday)"),
         ("   ", "empty"),
     ],
 )

@@ -120,7 +120,8 @@ SHOP_HOURS = re.compile(  # the weekday follows the word within a few words, sam
     re.I,
 )
 SHOP_HOURS_AFTER = re.compile(  # "Sonntags geschlossen", "周日休息": the word after the day
-    r"(?:\s+[\w-]+){0,2}?[\s,:—–-]*(?:closed|cerrad[oa]s?|ferm[ée](?:e|s|es)?|geschlossen|закрыт[аыо]?|выходной"
+    r"(?:\s+[\w-]+){0,2}?[\s:—–-]*"  # up to two words, no comma: "Friday, closed box" is not
+    r"(?:closed|cerrad[oa]s?|ferm[ée](?:e|s|es)?|geschlossen|закрыт[аыо]?|выходной"
     r"|休息|不营业|营业)",
     re.I,
 )
