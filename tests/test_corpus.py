@@ -101,7 +101,7 @@ def test_the_new_writers_files_are_never_trained_on_and_hold_no_near_copy():
 
     measured = train.load("new_writers/*")
     assert len(measured) >= 700 and {row["id"][:2] for row in measured} == {"ba", "bb"}
-    learned = [
+    learned = [  # every file a model learns from (the intent models' extra files too)
         row
         for field in ("intent", "sentiment")
         for files in train.data_for(field).values()

@@ -595,6 +595,7 @@ OTHER_WORDS = [  # a word of the message that is not the customer's own name: dr
     ("Thanks, Kevin. It works now.", "Kevin."),  # sentence punctuation is not a name's
     ("Where is my parcel? Kevin at the depot said tomorrow", "Kevin"),  # no company
     ("Still nothing. Kevin at DPD has no idea either.", "Kevin"),  # a sentence goes on
+    ("Still nothing. Kevin @ depot", "Kevin"),  # no company in capitals
 ]
 
 

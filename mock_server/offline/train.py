@@ -258,13 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     dev = load("dev")
     cache: dict = {}
+    loaded: dict[tuple[str, ...], list[dict]] = {}  # each choice of files read once
     trained = {}
     for name, (field, only) in TASKS.items():
         check = [r for r in dev if only in (None, r["inquiry_type"])]
-        learn = {
-            data: [r for r in load(*files) + load_older_set() if only in (None, r["inquiry_type"])]
-            for data, files in data_for(field).items()
-        }
+        learn = {}
+        for data, files in data_for(field).items():
+            if files not in loaded:
+                loaded[files] = load(*files) + load_older_set()
+            learn[data] = [r for r in loaded[files] if only in (None, r["inquiry_type"])]
         (data, epochs, l2), best, score = choose(field, learn, check, cache)
         print(
             f"{name:<17} dev {score:.1%} with {epochs} epochs, "

@@ -332,7 +332,7 @@ def _knobs() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- 07.5
 
 
-SAVE_THREE = """
+FOLDER_SETUP = """
 import tempfile
 from pathlib import Path
 
@@ -350,7 +350,7 @@ folder = Path(tempfile.mkdtemp(prefix="lesson07-"))
     hint="Save three runs with trace.save(path) (it returns the path), read them back with "
     "Trace.load(path), and pick the key of compute_metrics(loaded)['node_types'] with the "
     "largest 'total_ms'. Give the paths: the check reads your files itself.",
-    solution=SAVE_THREE
+    solution=FOLDER_SETUP
     + """from support_lib.examples import load_examples
 
 paths = [run(e["message"]).save(folder / f"run{i}.json")
@@ -361,23 +361,23 @@ answer = (paths, max(kinds, key=lambda kind: kinds[kind]["total_ms"]))
 """,
     wrong=(
         # the slowest node, not the slowest kind of node
-        SAVE_THREE
+        FOLDER_SETUP
         + "messages = ['Where is my order #50422?', 'How do I reset my password?', 'Hi']\n"
         "paths = [run(m).save(folder / f'run{i}.json') for i, m in enumerate(messages)]\n"
         "answer = (paths, 'extract_customer_info')",
         # one run saved once, given three times
-        SAVE_THREE + "one = run().save(folder / 'one.json')\nanswer = ([one, one, one], 'llm')",
+        FOLDER_SETUP + "one = run().save(folder / 'one.json')\nanswer = ([one, one, one], 'llm')",
         # one message run three times: three runs, but not three messages
-        SAVE_THREE + "paths = [run().save(folder / f'run{i}.json') for i in range(3)]\n"
+        FOLDER_SETUP + "paths = [run().save(folder / f'run{i}.json') for i in range(3)]\n"
         "kinds = compute_metrics([Trace.load(p) for p in paths])['node_types']\n"
         "answer = (paths, max(kinds, key=lambda kind: kinds[kind]['total_ms']))",
         # the traces themselves, never saved
-        SAVE_THREE
+        FOLDER_SETUP
         + "runs = [run(m) for m in ('Where is my order #50422?', 'Refund please', 'Hi')]\n"
         "kinds = compute_metrics(runs)['node_types']\n"
         "answer = (runs, max(kinds, key=lambda kind: kinds[kind]['total_ms']))",
         # saved in a temporary folder that is gone by the time the check reads it
-        SAVE_THREE + "messages = ['Where is my order #50422?', 'Refund please', 'Hi']\n"
+        FOLDER_SETUP + "messages = ['Where is my order #50422?', 'Refund please', 'Hi']\n"
         "with tempfile.TemporaryDirectory() as gone:\n"
         "    paths = [run(m).save(Path(gone) / f'run{i}.json') for i, m in enumerate(messages)]\n"
         "    kinds = compute_metrics([Trace.load(p) for p in paths])['node_types']\n"

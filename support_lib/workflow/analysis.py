@@ -88,8 +88,10 @@ def _signature_tail(message: str, end: int, length: int) -> bool:
     tail = message[end:]
     if length != len(message):
         return False
-    if re.fullmatch(r"\s+(?:at|from|@)\s*[^.!?\n,]{1,50}", tail):  # "Katie at Whitehall Rescue"
-        return all(w[0].isupper() for w in re.findall(r"\w+", tail)[1:])
+    company = re.fullmatch(r"\s+(?:at|from|@)\s*([^.!?\n,]{1,50})", tail)
+    if company:  # "Katie at Whitehall Rescue"
+        words = re.findall(r"\w+", company[1])
+        return bool(words) and all(w[0].isupper() for w in words)
     if not re.fullmatch(r"\s*,[^.!?\n]{1,60}", tail):
         return False
     words = re.findall(r"\w+", tail)

@@ -110,26 +110,25 @@ PROMISE_WORDS = re.compile(
     r"receive|replace|repair|process|call|contact|back)\w*",
     re.I,
 )
+_CLOSED = r"closed|cerrad[oa]s?|ferm[ée](?:e|s|es)?|geschlossen|закрыт[аыо]?"  # six languages
 SHOP_HOURS = re.compile(  # the weekday follows the word within a few words, same clause
-    r"\b(?:closed|open|opens|shut|staffed|hours\s+are|opening\s+hours"
-    r"|abiert[oa]s?|abrimos|cerrad[oa]s?|cerramos|horario"  # the five other languages
-    r"|ouvert(?:e|s|es)?|ouvrons|ferm[ée](?:e|s|es)?|fermons|horaires?"
-    r"|geöffnet|geschlossen|öffnungszeiten|открыт[аыо]?|закрыт[аыо]?|работаем)\b"
+    rf"\b(?:{_CLOSED}|open|opens|shut|staffed|hours\s+are|opening\s+hours"
+    r"|abiert[oa]s?|abrimos|cerramos|horario|ouvert(?:e|s|es)?|ouvrons|fermons|horaires?"
+    r"|geöffnet|öffnungszeiten|открыт[аыо]?|работаем)\b"
     r"(?:\s+[\w-]+){0,3}?"
     r"(?:\s+(?:on|from|at|and|el|los|las|le|les|am|an|den|в|по|и|y|et|und))?\s+$",
     re.I,
 )
 SHOP_HOURS_AFTER = re.compile(  # "Sonntags geschlossen", "周日休息": the word after the day
     r"(?:\s+[\w-]+){0,2}?[\s:—–-]*"  # up to two words, no comma: "Friday, closed box" is not
-    r"(?:closed|cerrad[oa]s?|ferm[ée](?:e|s|es)?|geschlossen|закрыт[аыо]?|выходной"
-    r"|休息|不营业|营业)",
+    rf"(?:{_CLOSED}|выходной|休息|不营业|营业)",
     re.I,
 )
 PLEASANTRY = re.compile(
     r"\b(?:every|each|happy|(?:wish(?:ing)?\s+you|have|enjoy)\s+(?:an?|your|the)\s+"
     r"(?:good|great|nice|lovely|wonderful|fantastic|relaxing|restful|pleasant|brilliant|"
     r"happy|super|fabulous|peaceful)|hope\s+your|enjoy\s+your|enjoy\s+the"
-    r"|feliz|buen|bon|bonne|sch[öo]nen|sch[öo]ne[nr]?|хорош\w+|приятн\w+"  # "¡Feliz viernes!"
+    r"|feliz|buen|bon|bonne|sch[öo]ne[nr]?|хорош\w+|приятн\w+"  # "¡Feliz viernes!"
     r"|cada|todos\s+los|chaque|tous\s+les|jeden|каждую|каждый|каждое)\s+$",  # "every"
     re.I,
 )
