@@ -100,10 +100,10 @@ def test_the_new_writers_files_are_never_trained_on_and_hold_no_near_copy():
     from mock_server.offline import train
 
     measured = train.load("new_writers/*")
-    assert len(measured) >= 700 and {row["id"][:2] for row in measured} == {"ba", "bb"}
-    learned = [  # every file a model learns from (the intent models' extra files too)
+    assert len(measured) >= 1400 and {row["id"][:2] for row in measured} == {"ba", "bb", "bc", "bd"}
+    learned = [  # every file a model learns from (the type and intent models' extras too)
         row
-        for field in ("intent", "sentiment")
+        for field in ("intent", "inquiry_type", "sentiment")
         for files in train.data_for(field).values()
         for row in train.load(*files)
     ]
