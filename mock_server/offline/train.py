@@ -223,23 +223,6 @@ def fit_with_nb(task: str, rows: list[dict], epochs: int, l2: float, cache: dict
     return LinearModel(task, softmax.labels, bias, weights)
 
 
-LEARN_FROM_DEV: set[str] = set()
-"""The fields whose models learn from dev too, once dev has chosen their data and settings
-(rule L in ``SPLITS.md``)."""
-
-
-def final(
-    field: str, sources: dict[str, list[dict]], check: list[dict], cache: dict
-) -> tuple[tuple, LinearModel, float]:
-    """``choose``, then, for the fields in ``LEARN_FROM_DEV``, the chosen data and settings
-    trained again with ``check``'s rows added: the model that ships. The accuracy returned
-    is the choosing model's on ``check``, the only fair one (the final model learned it)."""
-    choice, model, score = choose(field, sources, check, cache)
-    if field in LEARN_FROM_DEV:
-        model = fit(field, sources[choice[0]] + check, *choice[1:], cache)
-    return choice, model, score
-
-
 def cache_features(message: str, cache: dict) -> dict[str, float]:
     if message not in cache:
         cache[message] = features(message)
@@ -285,11 +268,10 @@ def main(argv: list[str] | None = None) -> int:
             if files not in loaded:
                 loaded[files] = load(*files) + load_older_set()
             learn[data] = [r for r in loaded[files] if only in (None, r["inquiry_type"])]
-        (data, epochs, l2), best, score = final(field, learn, check, cache)
+        (data, epochs, l2), best, score = choose(field, learn, check, cache)
         print(
             f"{name:<17} dev {score:.1%} with {epochs} epochs, "
-            f"l2={l2:g}, {data} ({len(learn[data])} training rows"
-            f"{', then dev too' if field in LEARN_FROM_DEV else ''})",
+            f"l2={l2:g}, {data} ({len(learn[data])} training rows)",
             flush=True,
         )
         trained[name] = best.to_json()  # learned without dev: dev only chose

@@ -65,10 +65,7 @@ def measure(
     for k in range(FOLDS):
         held = [r for r in rows if r["id"].startswith("m") and fold_of(r["id"]) == k]
         held_ids = {r["id"] for r in held}
-        learn = [r for r in rows if r["id"] not in held_ids]
-        if field in train.LEARN_FROM_DEV:  # as train.final: dev too, once it has chosen
-            learn += dev
-        model = train.fit(field, learn, *choice[1:], cache)
+        model = train.fit(field, [r for r in rows if r["id"] not in held_ids], *choice[1:], cache)
         held_answers = [(r, is_right(model, r, field, cache)) for r in held if r.get(field)]
         right += sum(ok for _, ok in held_answers)
         total += len(held_answers)
@@ -104,18 +101,6 @@ def is_right(model, row: dict, field: str, cache: dict) -> bool:
     return model.predict(row["message"], x).label == row[field]
 
 
-def dev_learning_option(parser: argparse.ArgumentParser) -> None:
-    """``--dev-learning on|off``: whether the models learn from dev after choosing on it
-    (``train.LEARN_FROM_DEV``, rule L in ``SPLITS.md``); default as ``train.py`` does."""
-    parser.add_argument("--dev-learning", choices=("on", "off"), default=None)
-
-
-def set_dev_learning(args: argparse.Namespace) -> None:
-    if args.dev_learning is not None:
-        fields = {"inquiry_type", "sentiment", "urgency", "intent"}
-        train.LEARN_FROM_DEV = fields if args.dev_learning == "on" else set()
-
-
 def rows_from(paths: list[str]) -> list[dict]:
     """The labeled rows of corpus-format files given by path."""
     return [row for path in paths for row in train.rows_of(Path(path))]
@@ -127,9 +112,7 @@ def main() -> None:
     parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--without", nargs="*", default=[], help="extra_train_* files to leave out")
     parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
-    dev_learning_option(parser)
     args = parser.parse_args()
-    set_dev_learning(args)
     added = rows_from(args.add)
     cache: dict = {}
     for task in args.tasks:

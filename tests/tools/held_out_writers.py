@@ -26,14 +26,7 @@ import json
 import time
 from pathlib import Path
 
-from compare_training import (
-    dev_learning_option,
-    is_right,
-    rows_from,
-    salted,
-    set_dev_learning,
-    training_sources,
-)
+from compare_training import is_right, rows_from, salted, training_sources
 
 from mock_server.offline import train
 
@@ -56,7 +49,7 @@ def measure(
         key = (salt, task, frozenset(leave_out))  # files never trained on share one model
         if key not in TRAINED:
             sources = training_sources(leave_out, added, task)
-            TRAINED[key] = train.final(task, sources, dev, cache)[1]
+            TRAINED[key] = train.choose(task, sources, dev, cache)[1]
         model = TRAINED[key]
         counts[task] = [sum(is_right(model, r, task, cache) for r in held), len(held)]
     return counts
@@ -72,9 +65,7 @@ def main() -> None:
     parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
-    dev_learning_option(parser)
     args = parser.parse_args()
-    set_dev_learning(args)
     added = rows_from(args.add)
     cache: dict = {}
     for salt in args.salts:

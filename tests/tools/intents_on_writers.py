@@ -16,13 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from compare_training import (
-    dev_learning_option,
-    rows_from,
-    salted,
-    set_dev_learning,
-    training_sources,
-)
+from compare_training import rows_from, salted, training_sources
 
 from mock_server.offline import train
 
@@ -32,9 +26,7 @@ def main() -> None:
     parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--measure-on", nargs="*", default=[], help="default: new_writers/")
     parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
-    dev_learning_option(parser)
     args = parser.parse_args()
-    set_dev_learning(args)
     dev = train.load("dev")
     measured = rows_from(args.measure_on) if args.measure_on else train.load("new_writers/*")
     sources = training_sources(set(), rows_from(args.add), "intent")  # train.py's choices
@@ -48,7 +40,7 @@ def main() -> None:
             learn = {
                 d: [r for r in rows if r["inquiry_type"] == kind] for d, rows in sources.items()
             }
-            _, model, _ = train.final("intent", learn, check, cache)
+            _, model, _ = train.choose("intent", learn, check, cache)
             rows = [r for r in measured if r["inquiry_type"] == kind and r.get("intent")]
             ok = sum(
                 model.predict(r["message"], train.cache_features(r["message"], cache)).label
