@@ -27,26 +27,69 @@ def first_name(name: str | None) -> str | None:
 # Order id
 # ---------------------------------------------------------------------------
 
-_ORDER_WORD = r"(?:order|purchase|shipment|package|parcel|transaction|confirmation)"
-_ID = r"([A-Z0-9]*\d[A-Z0-9]*(?:-[A-Z0-9]+)*|[A-Z]{2,5}-[A-Z0-9\-]*\d[A-Z0-9]*(?:-[A-Z0-9]+)*)"
-"""An order id: "50422", "78-1123", "A12B-7788", "ORD-99812", "AB-2290-X" (a letter suffix
-too: without it the id was cut to "AB-2290", which the message does not hold)."""
+_ORDER_WORD = (
+    r"(?:\b(?:orders?|ordr|ord|purchase|shipment|package|parcel|transaction|confirmation|"
+    r"subscription|sub|pedidos?|commandes?|bestellung(?:en)?|bestellnummer|bestellnr|ordine|"
+    r"encomenda|"
+    r"заказ[а-я]*)\b|订单号?|訂單號?)"
+)
+"""The words that come before an order id, in the corpus's languages ("pedido 88213",
+"commande n° 55109", "Bestellung 70055", "заказ № 73310", "订单号 7731920"); the guide files
+subscription numbers under order ids too ("subscription SUB-55102")."""
+_REF_WORD = r"\b(?:ref|reference)\b"
+"""A weaker order word: "ref B2B-4402" is an order's, "reference 88172" of a phone call is
+not, so after it only an id with a letter prefix counts, and only when no other word
+before it names another kind of reference ("return ref RMA-5521", "quote ref Q-4419")."""
+_ID = (
+    r"([A-Z0-9]*\d[A-Z0-9]*(?:[-/][A-Z0-9]+)*"
+    r"|[A-Z]{1,5}[-/][A-Z0-9\-/]*\d[A-Z0-9]*(?:[-/][A-Z0-9]+)*)"
+)
+"""An order id: "50422", "78-1123", "A12B-7788", "ORD-99812", "Q-88120", "AB-2290-X" (a
+letter suffix too: without it the id was cut to "AB-2290", which the message does not
+hold), "FL/2024/0082" (slashes join parts as dashes do)."""
+_PREFIXED_ID = r"([A-Z]{1,5}[-/][A-Z0-9\-/]*\d[A-Z0-9]*(?:[-/][A-Z0-9]+)*)"
+_END = r"(?![0-9A-Za-z_/-])"  # not "\b": "订单号ZX-33019的" ends the id at a Chinese character
+_LABEL = r"(?:numbers?|no\.?|n[°º.]|n\.º|nr\.?|num\.?|id|#|№|号|ref(?:erence)?|code)"
+_IS = r"(?:is|was|:|：|是|为|\s[-–])"  # "order number - 5520913", never "ORD-5520913"
+_OTHER_NUMBER = (
+    r"(?:tracking|ticket|case|invoice|card|phone|serial|model|licen[cs]e|customer|date|total|"
+    r"amount|price|cost|postcode|zip)"
+)
 _ORDER_PATTERNS = [
+    # "order 50422", "order no. 78-1123", "Bestellnummer: 7720-331", "my order (88213)",
+    # "orders 70120 and 70121" (the first), "my last order, 70922", "order number - 5520913"
     re.compile(
-        _ORDER_WORD
-        + r"\s*(?:number|no\.?|num\.?|id|#|ref(?:erence)?|code)?\s*(?:is|was|:)?\s*#?\s*"
-        + _ID
-        + r"\b",
+        _ORDER_WORD + rf"\.?\s*\(?\s*{_LABEL}?\s*{_IS}?\s*[#(,]?\s*#?\s*" + _ID + _END,
         re.IGNORECASE,
     ),
-    re.compile(r"(?<![\w&])#\s?" + _ID + r"\b", re.IGNORECASE),
+    # "#50422"
+    re.compile(r"(?<![\w&])#\s?" + _ID + _END, re.IGNORECASE),
+    # a few words between: "order number on the email is FD-220931", "Order for the camera
+    # was NC-33012" (none of them a word that names some other number)
+    re.compile(
+        _ORDER_WORD
+        + rf"(?:\s+(?!{_OTHER_NUMBER}\b)[^\W\d]+){{1,5}}\s*{_IS}\s*[#(]?\s*"
+        + _ID
+        + _END,
+        re.IGNORECASE,
+    ),
+    # "ref B2B-4402", "Ref: SUB-88120"
+    re.compile(_REF_WORD + rf"\s*{_IS}?\s*[#(]?\s*" + _PREFIXED_ID + _END, re.IGNORECASE),
+    # an id whose prefix says it is one, with no order word: "ORD-48812", "SUB-55102"
+    re.compile(r"\b((?:ORD|SUB|B2B|NMB|QN|TRL)-[A-Z0-9]*\d[A-Z0-9]*(?:-[A-Z0-9]+)*)" + _END),
 ]
 _NOT_ORDER_BEFORE = re.compile(
     r"(?:ticket|case|invoice|error|code|version|v|step|item|room|apartment|apt|suite|unit|"
-    r"issue|bug|pr|account|card|phone|model|page|line|number one|top)"
-    r"\s*(?:number|no\.?|id)?\s*:?\s*$",
+    r"issue|bug|pr|account|card|phone|model|page|line|number one|top|return|internal|quote|"
+    r"membership|rma|confirmation email)"
+    r"\s*(?:number|no\.?|id|ref(?:erence)?)?\s*(?:is|:)?\s*#?\s*$",
     re.IGNORECASE,
 )
+_DATE = re.compile(
+    r"(?:0?[1-9]|[12]\d|3[01])[/.-](?:0?[1-9]|[12]\d|3[01])(?:[/.-](?:19|20)?\d\d)?"
+    r"|(?:19|20)\d\d[/.-](?:0?[1-9]|1[0-2])[/.-](?:0?[1-9]|[12]\d|3[01])"
+)
+"""A date ("12/03/2024", "2024-05-01"): after "order date:" it is not an id."""
 
 
 MAX_ORDER_ID = 40
@@ -57,23 +100,29 @@ _ORDER_VERB = re.compile(r"\b(?:to|will|would|'d|can|could|should|might|and)\s*$
 
 
 def extract_order_id(text: str) -> str | None:
-    """An order id such as "#12345", "order 12345" or "order number ABC-123" (without '#')."""
+    """The first order id the message gives ("#12345", "order 12345", "pedido 12345",
+    "order number ABC-123", "ORD-99812"), without "#" or the order word; ``None`` when it
+    gives none. The patterns are tried in turn, the earliest id of the first that finds one
+    wins."""
     text = text or ""
     for pattern in _ORDER_PATTERNS:
         for m in pattern.finditer(text):
-            value = m.group(1).strip("-")
-            if not 3 <= len(value) <= MAX_ORDER_ID or not any(c.isdigit() for c in value):
-                continue  # too short, or a run of digits no shop numbers its orders with
-            if pattern is _ORDER_PATTERNS[1] and _NOT_ORDER_BEFORE.search(text[: m.start()]):
-                continue
+            value = m.group(1).strip("-/")
+            if not 3 <= len(value) <= MAX_ORDER_ID or sum(c.isdigit() for c in value) < 2:
+                continue  # too short, too long, or a code like "3DS" (no shop numbers so)
+            if _DATE.fullmatch(value):
+                continue  # "order date: 12/03/2024"
+            if pattern is not _ORDER_PATTERNS[0] and _NOT_ORDER_BEFORE.search(text[: m.start()]):
+                continue  # "ticket #40211", "case #5521"
             # "to order 200 units" is a verb; a bare number must look like an order number
             if (
                 pattern is _ORDER_PATTERNS[0]
                 and "#" not in m.group(0)
-                and (_ORDER_VERB.search(text[: m.start()]) or (value.isdigit() and len(value) < 4))
+                and value.isdigit()
+                and (len(value) < 4 or (len(value) < 5 and _ORDER_VERB.search(text[: m.start()])))
             ):
                 continue
-            return value.upper() if value[:1].isalpha() else value
+            return value  # as written: the guide labels "a-7731", not "A-7731"
     return None
 
 

@@ -1,0 +1,62 @@
+"""How often does the offline model find the order id a message gives?
+
+    python tests/tools/order_ids.py                  # the training files (rules are written from these)
+    python tests/tools/order_ids.py dev              # the split used to choose
+    python tests/tools/order_ids.py new              # the four writers no model learned from
+    python tests/tools/order_ids.py test             # the frozen test split: measure only
+    python tests/tools/order_ids.py train --misses   # list every miss, to read
+
+Most messages give no order id, so "the extracted id equals the label" is mostly "none"
+said of "none" and hides misses. This counts, as the names are counted: ids **found**
+(exactly the labeled id, of the messages that give one) and ids **wrong** (an id where the
+label has none, or another id than the labeled one). It runs the same function the
+workflow's extraction runs (``facts.order_id_in``), without the classifiers.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from mock_server.offline.facts import order_id_in
+
+CORPUS = Path(__file__).resolve().parents[2] / "support_lib" / "data" / "corpus"
+GROUPS = {
+    "train": [CORPUS / "train.jsonl", *sorted(CORPUS.glob("extra_train_*.jsonl")),
+              *sorted((CORPUS / "intents").glob("*.jsonl"))],
+    "dev": [CORPUS / "dev.jsonl"],
+    "test": [CORPUS / "test.jsonl"],
+    "new": sorted((CORPUS / "new_writers").glob("*.jsonl")),
+}  # fmt: skip
+
+
+def count(paths: list[Path], misses: bool = False) -> tuple[int, int, int, int]:
+    """(given, found, none given, wrong) over the files; print each miss when asked."""
+    given = found = without = wrong = 0
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            label, got = row.get("order_id"), order_id_in(row["message"])
+            given += label is not None
+            found += label is not None and got == label
+            without += label is None
+            wrong += got is not None and got != label
+            if misses and got != label:
+                text = row["message"][:160].replace("\n", " ")
+                print(f"  {path.stem} {row['id']}: label {label!r}, got {got!r}: {text!r}")
+    return given, found, without, wrong
+
+
+def main(argv: list[str]) -> None:
+    names = [a for a in argv if not a.startswith("--")] or ["train"]
+    for name in names:
+        paths = GROUPS.get(name) or [Path(name)]
+        given, found, without, wrong = count(paths, "--misses" in argv)
+        share = found / given if given else 0.0
+        print(f"{name}: ids found {found} of {given} given ({share:.1%}); "
+              f"wrong {wrong} ({without} messages give none)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
