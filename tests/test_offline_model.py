@@ -15,6 +15,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
+from mock_server.offline.extract import extract_order_id
 from mock_server.offline_model import answer
 from support_lib.llm import response_format
 from support_lib.templates import escape_markup
@@ -479,6 +480,31 @@ def test_name_and_order_extraction(message, name, order_id):
     assert extracted.customer_name == name
     assert extracted.order_id == order_id
 
+
+
+@pytest.mark.parametrize(
+    ("message", "order_id"),
+    [  # the guide's forms (GUIDE.md, "order_id"), rule O' in SPLITS.md
+        ("Hice el pedido 88213 hace diez días.", "88213"),
+        ("J'ai reçu ma commande n° 55109 hier.", "55109"),
+        ("ich möchte die Lieferadresse für die Bestellung 20418-DE ändern", "20418-DE"),
+        ("Я заказал наушники, заказ № 73310.", "73310"),
+        ("我的包裹显示已签收。订单号 7731920，麻烦查一下", "7731920"),
+        ("您好，订单号ZX-33019的键盘少了一个键帽", "ZX-33019"),
+        ("still waiting. ORD-77314.", "ORD-77314"),
+        ("Please resend the invoices for orders 70120 and 70121.", "70120"),
+        ("Could you send the receipt? Order number is FL/2024/0082.", "FL/2024/0082"),
+        ("Can order 99-40219 be delivered before Friday?", "99-40219"),
+        ("the vase arrived broken, order a-7731", "a-7731"),
+        ("I want to order 200 units for the office", None),
+        ("My order from 12/03/2024 is late", None),
+        ("ticket #40211 was closed without an answer", None),
+        ("My licence key starts QN-44102 if that helps.", None),
+        ("Transaction declined – 3DS authentication required", None),
+    ],
+)
+def test_order_ids_as_the_guide_defines_them(message, order_id):
+    assert extract_order_id(message) == order_id
 
 @pytest.mark.parametrize(
     ("message", "product"),

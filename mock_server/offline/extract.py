@@ -55,6 +55,12 @@ _OTHER_NUMBER = (
     r"(?:tracking|ticket|case|invoice|card|phone|serial|model|licen[cs]e|customer|date|total|"
     r"amount|price|cost|postcode|zip)"
 )
+_OTHER_NUMBER_NEAR = re.compile(
+    r"\b(?:licen[cs]e|key|serial|tracking|ticket|case|model|card|phone|customer|invoice)\b"
+    r"(?:\W+\w+){0,3}\W*$",
+    re.IGNORECASE,
+)
+"""A word naming another kind of number a few words before an id ("licence key starts")."""
 _ORDER_PATTERNS = [
     # "order 50422", "order no. 78-1123", "Bestellnummer: 7720-331", "my order (88213)",
     # "orders 70120 and 70121" (the first), "my last order, 70922", "order number - 5520913"
@@ -114,6 +120,8 @@ def extract_order_id(text: str) -> str | None:
                 continue  # "order date: 12/03/2024"
             if pattern is not _ORDER_PATTERNS[0] and _NOT_ORDER_BEFORE.search(text[: m.start()]):
                 continue  # "ticket #40211", "case #5521"
+            if pattern is _ORDER_PATTERNS[-1] and _OTHER_NUMBER_NEAR.search(text[: m.start()]):
+                continue  # "my licence key starts QN-44102": a prefix alone does not decide
             # "to order 200 units" is a verb; a bare number must look like an order number
             if (
                 pattern is _ORDER_PATTERNS[0]

@@ -78,7 +78,7 @@ def evaluate(split: str, limit: int | None = None, ask=ask, record: Path | None 
     split = path.stem
     rows = rows[:limit] if limit else rows
     right = {"inquiry_type": 0, "sentiment": 0, "urgency": 0, "name": 0, "order_id": 0}
-    named = found = false_names = 0
+    named = found = false_names = given_ids = found_ids = wrong_ids = 0
     timings: list[float] = []
     answers = []
     for row in rows:
@@ -102,12 +102,18 @@ def evaluate(split: str, limit: int | None = None, ask=ask, record: Path | None 
         named += bool(row["customer_name"])
         found += bool(row["customer_name"]) and name == row["customer_name"]
         false_names += not row["customer_name"] and name is not None
+        order_id = info.order_id if info.order_id is not False else None
+        given_ids += row["order_id"] is not None
+        found_ids += row["order_id"] is not None and order_id == row["order_id"]
+        wrong_ids += order_id is not None and order_id != row["order_id"]
     n = len(rows)
     print(f"{split}: {n} messages")
     for field, count in right.items():
         low, high = wilson(count, n)
         print(f"  {field:<13} {count / n:6.1%}  (95% CI {low:.1%} to {high:.1%})")
     print(f"  names found   {found}/{named} given names; {false_names} names invented")
+    # most messages give no id, so the share above mostly counts "none" said of "none"
+    print(f"  ids found     {found_ids}/{given_ids} given order ids; {wrong_ids} ids wrong")
     median_ms = statistics.median(timings) * 1000
     print(f"  median time of a classify call: {median_ms:.1f} ms")
     if record:
