@@ -131,6 +131,11 @@ def without_tags(message: str) -> str:
     return re.sub(r"</?[a-zA-Z][a-zA-Z0-9_]{0,40}>", " ", message)
 
 
+def name_in(message: str) -> str | None:
+    """The customer's name the extraction reads from a message, ``None`` for none."""
+    return extract_name(without_tags(message or ""))
+
+
 def order_id_in(message: str) -> str | None:
     """The order id the extraction reads from a message (``tests/tools/order_ids.py``
     measures it alone, without the classifiers)."""

@@ -5,12 +5,14 @@
     python tests/tools/order_ids.py new              # the four writers no model learned from
     python tests/tools/order_ids.py test             # the frozen test split: measure only
     python tests/tools/order_ids.py train --misses   # list every miss, to read
+    python tests/tools/order_ids.py new --names      # the customer's name, counted the same way
 
 Most messages give no order id, so "the extracted id equals the label" is mostly "none"
 said of "none" and hides misses. This counts, as the names are counted: ids **found**
 (exactly the labeled id, of the messages that give one) and ids **wrong** (an id where the
 label has none, or another id than the labeled one). It runs the same function the
-workflow's extraction runs (``facts.order_id_in``), without the classifiers.
+workflow's extraction runs (``facts.order_id_in``), without the classifiers; ``--names``
+counts the customer's name the same way (``facts.name_in``; rule N in ``SPLITS.md``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from mock_server.offline.facts import order_id_in
+from mock_server.offline.facts import name_in, order_id_in
 
 CORPUS = Path(__file__).resolve().parents[2] / "support_lib" / "data" / "corpus"
 GROUPS = {
@@ -31,13 +33,16 @@ GROUPS = {
 }  # fmt: skip
 
 
-def count(paths: list[Path], misses: bool = False) -> tuple[int, int, int, int]:
+def count(
+    paths: list[Path], misses: bool = False, field: str = "order_id"
+) -> tuple[int, int, int, int]:
     """(given, found, none given, wrong) over the files; print each miss when asked."""
+    read = order_id_in if field == "order_id" else name_in
     given = found = without = wrong = 0
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            label, got = row.get("order_id"), order_id_in(row["message"])
+            label, got = row.get(field), read(row["message"])
             given += label is not None
             found += label is not None and got == label
             without += label is None
@@ -52,9 +57,11 @@ def main(argv: list[str]) -> None:
     names = [a for a in argv if not a.startswith("--")] or ["train"]
     for name in names:
         paths = GROUPS.get(name) or [Path(name)]
-        given, found, without, wrong = count(paths, "--misses" in argv)
+        field = "customer_name" if "--names" in argv else "order_id"
+        given, found, without, wrong = count(paths, "--misses" in argv, field)
         share = found / given if given else 0.0
-        print(f"{name}: ids found {found} of {given} given ({share:.1%}); "
+        what = "names" if field == "customer_name" else "ids"
+        print(f"{name}: {what} found {found} of {given} given ({share:.1%}); "
               f"wrong {wrong} ({without} messages give none)")  # fmt: skip
 
 
