@@ -481,7 +481,6 @@ def test_name_and_order_extraction(message, name, order_id):
     assert extracted.order_id == order_id
 
 
-
 @pytest.mark.parametrize(
     ("message", "order_id"),
     [  # the guide's forms (GUIDE.md, "order_id"), rule O' in SPLITS.md
@@ -505,6 +504,7 @@ def test_name_and_order_extraction(message, name, order_id):
 )
 def test_order_ids_as_the_guide_defines_them(message, order_id):
     assert extract_order_id(message) == order_id
+
 
 @pytest.mark.parametrize(
     ("message", "product"),

@@ -1,6 +1,6 @@
 """How often does the offline model find the order id a message gives?
 
-    python tests/tools/order_ids.py                  # the training files (rules are written from these)
+    python tests/tools/order_ids.py                  # the training files (rules come from these)
     python tests/tools/order_ids.py dev              # the split used to choose
     python tests/tools/order_ids.py new              # the four writers no model learned from
     python tests/tools/order_ids.py test             # the frozen test split: measure only
