@@ -74,6 +74,8 @@ CASES = [  # (id, message, email, ticket_id, expected: OK or the field named in 
     # 1,500 digits: echoed into every answer, it once pushed them past their token limit
     ("digit-run", "Where is order #" + "7" * 1500 + "? My lawyer is ready.", None, None, OK),
     ("word-run", "The " + "Super" * 300 + " kettle broke.", None, None, OK),  # a 1,500-letter name
+    # shaped like an id but too long: once seconds of regex backtracking in the order-id search
+    ("id-shaped-run", "Where is order " + "A1" * 1900 + "-?", None, None, OK),
 ]
 IDS = [case[0] for case in CASES]
 API_PATH = re.compile(r"^/(accounts/[A-Za-z0-9%._~-]+|support/(send|escalate)|analytics/log)$")

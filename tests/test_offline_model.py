@@ -500,6 +500,8 @@ def test_name_and_order_extraction(message, name, order_id):
         ("ticket #40211 was closed without an answer", None),
         ("My licence key starts QN-44102 if that helps.", None),
         ("Transaction declined – 3DS authentication required", None),
+        ("Where is order " + "A1" * 1900 + "-?", None),  # too long to be an id
+        ("Parcel (order 12-44871) arrived", "12-44871"),  # "order" is not the id of "parcel"
     ],
 )
 def test_order_ids_as_the_guide_defines_them(message, order_id):

@@ -40,15 +40,15 @@ _REF_WORD = r"\b(?:ref|reference)\b"
 """A weaker order word: "ref B2B-4402" is an order's, "reference 88172" of a phone call is
 not, so after it only an id with a letter prefix counts, and only when no other word
 before it names another kind of reference ("return ref RMA-5521", "quote ref Q-4419")."""
-_ID = (
-    r"([A-Z0-9]*\d[A-Z0-9]*(?:[-/][A-Z0-9]+)*"
-    r"|[A-Z]{1,5}[-/][A-Z0-9\-/]*\d[A-Z0-9]*(?:[-/][A-Z0-9]+)*)"
-)
+_ID = r"((?=[A-Z0-9]*\d|[A-Z]{1,5}[-/][A-Z0-9/-]*\d)(?>[A-Z0-9]+(?:[-/][A-Z0-9]+)*))"
 """An order id: "50422", "78-1123", "A12B-7788", "ORD-99812", "Q-88120", "AB-2290-X" (a
 letter suffix too: without it the id was cut to "AB-2290", which the message does not
-hold), "FL/2024/0082" (slashes join parts as dashes do)."""
-_PREFIXED_ID = r"([A-Z]{1,5}[-/][A-Z0-9\-/]*\d[A-Z0-9]*(?:[-/][A-Z0-9]+)*)"
-_END = r"(?![0-9A-Za-z_/-])"  # not "\b": "订单号ZX-33019的" ends the id at a Chinese character
+hold), "FL/2024/0082" (slashes join parts as dashes do). The run of letters, digits and
+separators is taken whole, never backtracked into (``(?>...)``): trying every way to cut
+"A1A1A1...-" took seconds on a hostile message. The lookahead before it asks for a digit in
+its first part, or a short letter prefix ("parcel (order 83105)" must not take "order" as
+the id and skip the real one)."""
+_END = r"(?![0-9A-Za-z_])"  # not "\b": "订单号ZX-33019的" ends the id at a Chinese character
 _LABEL = r"(?:numbers?|no\.?|n[°º.]|n\.º|nr\.?|num\.?|id|#|№|号|ref(?:erence)?|code)"
 _IS = r"(?:is|was|:|：|是|为|\s[-–])"  # "order number - 5520913", never "ORD-5520913"
 _OTHER_NUMBER = (
@@ -80,9 +80,11 @@ _ORDER_PATTERNS = [
         re.IGNORECASE,
     ),
     # "ref B2B-4402", "Ref: SUB-88120"
-    re.compile(_REF_WORD + rf"\s*{_IS}?\s*[#(]?\s*" + _PREFIXED_ID + _END, re.IGNORECASE),
+    re.compile(_REF_WORD + rf"\s*{_IS}?\s*[#(]?\s*" + _ID + _END, re.IGNORECASE),
     # an id whose prefix says it is one, with no order word: "ORD-48812", "SUB-55102"
-    re.compile(r"\b((?:ORD|SUB|B2B|NMB|QN|TRL)-[A-Z0-9]*\d[A-Z0-9]*(?:-[A-Z0-9]+)*)" + _END),
+    re.compile(
+        r"\b((?:ORD|SUB|B2B|NMB|QN|TRL)-(?=[A-Z0-9]*\d)(?>[A-Z0-9]+(?:-[A-Z0-9]+)*))" + _END
+    ),
 ]
 _NOT_ORDER_BEFORE = re.compile(
     r"(?:ticket|case|invoice|error|code|version|v|step|item|room|apartment|apt|suite|unit|"
@@ -114,20 +116,27 @@ def extract_order_id(text: str) -> str | None:
     for pattern in _ORDER_PATTERNS:
         for m in pattern.finditer(text):
             value = m.group(1).strip("-/")
+            # what comes just before the id; the checks read a few words, and reading all
+            # of a long message again for each candidate would take quadratic time
+            before = text[max(0, m.start() - 100) : m.start()]
             if not 3 <= len(value) <= MAX_ORDER_ID or sum(c.isdigit() for c in value) < 2:
                 continue  # too short, too long, or a code like "3DS" (no shop numbers so)
             if _DATE.fullmatch(value):
                 continue  # "order date: 12/03/2024"
-            if pattern is not _ORDER_PATTERNS[0] and _NOT_ORDER_BEFORE.search(text[: m.start()]):
+            first = re.split(r"[-/]", value)[0]
+            prefixed = first.isalpha() and len(first) <= 5  # "ORD-99812", "Q-88120"
+            if not prefixed and (first.isalpha() or pattern is _ORDER_PATTERNS[3]):
+                continue  # "order ABCDEFG-12" is no id; after "ref" only a prefixed one is
+            if pattern is not _ORDER_PATTERNS[0] and _NOT_ORDER_BEFORE.search(before):
                 continue  # "ticket #40211", "case #5521"
-            if pattern is _ORDER_PATTERNS[-1] and _OTHER_NUMBER_NEAR.search(text[: m.start()]):
+            if pattern is _ORDER_PATTERNS[-1] and _OTHER_NUMBER_NEAR.search(before):
                 continue  # "my licence key starts QN-44102": a prefix alone does not decide
             # "to order 200 units" is a verb; a bare number must look like an order number
             if (
                 pattern is _ORDER_PATTERNS[0]
                 and "#" not in m.group(0)
                 and value.isdigit()
-                and (len(value) < 4 or (len(value) < 5 and _ORDER_VERB.search(text[: m.start()])))
+                and (len(value) < 4 or (len(value) < 5 and _ORDER_VERB.search(before)))
             ):
                 continue
             return value  # as written: the guide labels "a-7731", not "A-7731"
