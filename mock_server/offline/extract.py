@@ -61,31 +61,32 @@ _OTHER_NUMBER_NEAR = re.compile(
     re.IGNORECASE,
 )
 """A word naming another kind of number a few words before an id ("licence key starts")."""
-_ORDER_PATTERNS = [
-    # "order 50422", "order no. 78-1123", "Bestellnummer: 7720-331", "my order (88213)",
-    # "orders 70120 and 70121" (the first), "my last order, 70922", "order number - 5520913"
-    re.compile(
-        _ORDER_WORD + rf"\.?\s*\(?\s*{_LABEL}?\s*{_IS}?\s*[#(,]?\s*#?\s*" + _ID + _END,
-        re.IGNORECASE,
-    ),
-    # "#50422"
-    re.compile(r"(?<![\w&])#\s?" + _ID + _END, re.IGNORECASE),
-    # a few words between: "order number on the email is FD-220931", "Order for the camera
-    # was NC-33012" (none of them a word that names some other number)
-    re.compile(
-        _ORDER_WORD
-        + rf"(?:\s+(?!{_OTHER_NUMBER}\b)[^\W\d]+){{1,5}}\s*{_IS}\s*[#(]?\s*"
-        + _ID
-        + _END,
-        re.IGNORECASE,
-    ),
-    # "ref B2B-4402", "Ref: SUB-88120"
-    re.compile(_REF_WORD + rf"\s*{_IS}?\s*[#(]?\s*" + _ID + _END, re.IGNORECASE),
-    # an id whose prefix says it is one, with no order word: "ORD-48812", "SUB-55102"
-    re.compile(
-        r"\b((?:ORD|SUB|B2B|NMB|QN|TRL)-(?=[A-Z0-9]*\d)(?>[A-Z0-9]+(?:-[A-Z0-9]+)*))" + _END
-    ),
-]
+# "order 50422", "order no. 78-1123", "Bestellnummer: 7720-331", "my order (88213)",
+# "orders 70120 and 70121" (the first), "my last order, 70922", "order number - 5520913"
+AFTER_ORDER_WORD = re.compile(
+    _ORDER_WORD + rf"\.?\s*\(?\s*{_LABEL}?\s*{_IS}?\s*[#(,]?\s*#?\s*" + _ID + _END,
+    re.IGNORECASE,
+)
+AFTER_HASH = re.compile(r"(?<![\w&])#\s?" + _ID + _END, re.IGNORECASE)  # "#50422"
+# a few words between: "order number on the email is FD-220931", "Order for the camera was
+# NC-33012" (none of them a word that names some other number)
+A_FEW_WORDS_AFTER_ORDER_WORD = re.compile(
+    _ORDER_WORD + rf"(?:\s+(?!{_OTHER_NUMBER}\b)[^\W\d]+){{1,5}}\s*{_IS}\s*[#(]?\s*" + _ID + _END,
+    re.IGNORECASE,
+)
+AFTER_REF = re.compile(_REF_WORD + rf"\s*{_IS}?\s*[#(]?\s*" + _ID + _END, re.IGNORECASE)
+# an id whose prefix says it is one, with no order word: "ORD-48812", "SUB-55102"
+PREFIX_ALONE = re.compile(
+    r"\b((?:ORD|SUB|B2B|NMB|QN|TRL)-(?=[A-Z0-9]*\d)(?>[A-Z0-9]+(?:-[A-Z0-9]+)*))" + _END
+)
+ORDER_PATTERNS = (
+    AFTER_ORDER_WORD,
+    AFTER_HASH,
+    A_FEW_WORDS_AFTER_ORDER_WORD,
+    AFTER_REF,
+    PREFIX_ALONE,
+)
+"""Tried in this order: the first that finds an id decides."""
 _NOT_ORDER_BEFORE = re.compile(
     r"(?:ticket|case|invoice|error|code|version|v|step|item|room|apartment|apt|suite|unit|"
     r"issue|bug|pr|account|card|phone|model|page|line|number one|top|return|internal|quote|"
@@ -113,7 +114,7 @@ def extract_order_id(text: str) -> str | None:
     gives none. The patterns are tried in turn, the earliest id of the first that finds one
     wins."""
     text = text or ""
-    for pattern in _ORDER_PATTERNS:
+    for pattern in ORDER_PATTERNS:
         for m in pattern.finditer(text):
             value = m.group(1).strip("-/")
             # what comes just before the id; the checks read a few words, and reading all
@@ -125,15 +126,15 @@ def extract_order_id(text: str) -> str | None:
                 continue  # "order date: 12/03/2024"
             first = re.split(r"[-/]", value)[0]
             prefixed = first.isalpha() and len(first) <= 5  # "ORD-99812", "Q-88120"
-            if not prefixed and (first.isalpha() or pattern is _ORDER_PATTERNS[3]):
+            if not prefixed and (first.isalpha() or pattern is AFTER_REF):
                 continue  # "order ABCDEFG-12" is no id; after "ref" only a prefixed one is
-            if pattern is not _ORDER_PATTERNS[0] and _NOT_ORDER_BEFORE.search(before):
+            if pattern is not AFTER_ORDER_WORD and _NOT_ORDER_BEFORE.search(before):
                 continue  # "ticket #40211", "case #5521"
-            if pattern is _ORDER_PATTERNS[-1] and _OTHER_NUMBER_NEAR.search(before):
+            if pattern is PREFIX_ALONE and _OTHER_NUMBER_NEAR.search(before):
                 continue  # "my licence key starts QN-44102": a prefix alone does not decide
             # "to order 200 units" is a verb; a bare number must look like an order number
             if (
-                pattern is _ORDER_PATTERNS[0]
+                pattern is AFTER_ORDER_WORD
                 and "#" not in m.group(0)
                 and value.isdigit()
                 and (len(value) < 4 or (len(value) < 5 and _ORDER_VERB.search(before)))
