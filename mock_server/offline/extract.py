@@ -51,15 +51,10 @@ the id and skip the real one)."""
 _END = r"(?![0-9A-Za-z_])"  # not "\b": "订单号ZX-33019的" ends the id at a Chinese character
 _LABEL = r"(?:numbers?|no\.?|n[°º.]|n\.º|nr\.?|num\.?|id|#|№|号|ref(?:erence)?|code)"
 _IS = r"(?:is|was|:|：|是|为|\s[-–])"  # "order number - 5520913", never "ORD-5520913"
-_OTHER_NUMBER = (
-    r"(?:tracking|ticket|case|invoice|card|phone|serial|model|licen[cs]e|customer|date|total|"
-    r"amount|price|cost|postcode|zip)"
-)
-_OTHER_NUMBER_NEAR = re.compile(
-    r"\b(?:licen[cs]e|key|serial|tracking|ticket|case|model|card|phone|customer|invoice)\b"
-    r"(?:\W+\w+){0,3}\W*$",
-    re.IGNORECASE,
-)
+_NUMBER_KINDS = r"tracking|ticket|case|invoice|card|phone|serial|model|licen[cs]e|customer"
+"""Words that name some other kind of number than an order's."""
+_OTHER_NUMBER = rf"(?:{_NUMBER_KINDS}|date|total|amount|price|cost|postcode|zip)"
+_OTHER_NUMBER_NEAR = re.compile(rf"\b(?:{_NUMBER_KINDS}|key)\b(?:\W+\w+){{0,3}}\W*$", re.IGNORECASE)
 """A word naming another kind of number a few words before an id ("licence key starts")."""
 # "order 50422", "order no. 78-1123", "Bestellnummer: 7720-331", "my order (88213)",
 # "orders 70120 and 70121" (the first), "my last order, 70922", "order number - 5520913"
@@ -116,7 +111,7 @@ def extract_order_id(text: str) -> str | None:
     text = text or ""
     for pattern in ORDER_PATTERNS:
         for m in pattern.finditer(text):
-            value = m.group(1).strip("-/")
+            value = m.group(1)  # a run of letters and digits, never ending in "-" or "/"
             # what comes just before the id; the checks read a few words, and reading all
             # of a long message again for each candidate would take quadratic time
             before = text[max(0, m.start() - 100) : m.start()]
@@ -125,9 +120,8 @@ def extract_order_id(text: str) -> str | None:
             if _DATE.fullmatch(value):
                 continue  # "order date: 12/03/2024"
             first = re.split(r"[-/]", value)[0]
-            prefixed = first.isalpha() and len(first) <= 5  # "ORD-99812", "Q-88120"
-            if not prefixed and (first.isalpha() or pattern is AFTER_REF):
-                continue  # "order ABCDEFG-12" is no id; after "ref" only a prefixed one is
+            if pattern is AFTER_REF and not (first.isalpha() and len(first) <= 5):
+                continue  # after "ref", only an id with a letter prefix ("ref B2B-4402")
             if pattern is not AFTER_ORDER_WORD and _NOT_ORDER_BEFORE.search(before):
                 continue  # "ticket #40211", "case #5521"
             if pattern is PREFIX_ALONE and _OTHER_NUMBER_NEAR.search(before):

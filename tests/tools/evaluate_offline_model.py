@@ -90,9 +90,9 @@ def evaluate(split: str, limit: int | None = None, ask=ask, record: Path | None 
             customer_name="Unknown", order_id=False, urgency=None
         )  # a failed call: nothing right
         name = None if info.customer_name == "Unknown" else info.customer_name
+        order_id = info.order_id if info.order_id is not False else None
         answers.append({"id": row["id"], "inquiry_type": kind, "sentiment": mood,
-                        "urgency": info.urgency, "customer_name": name,
-                        "order_id": info.order_id if info.order_id is not False else None,
+                        "urgency": info.urgency, "customer_name": name, "order_id": order_id,
                         "classify_s": round(timings[-1], 3)})  # fmt: skip
         right["inquiry_type"] += kind == row["inquiry_type"]
         right["sentiment"] += mood == row["sentiment"]
@@ -102,7 +102,6 @@ def evaluate(split: str, limit: int | None = None, ask=ask, record: Path | None 
         named += bool(row["customer_name"])
         found += bool(row["customer_name"]) and name == row["customer_name"]
         false_names += not row["customer_name"] and name is not None
-        order_id = info.order_id if info.order_id is not False else None
         given_ids += row["order_id"] is not None
         found_ids += row["order_id"] is not None and order_id == row["order_id"]
         wrong_ids += order_id is not None and order_id != row["order_id"]

@@ -2,7 +2,7 @@
 
     python tests/tools/order_ids.py                  # the training files (rules come from these)
     python tests/tools/order_ids.py dev              # the split used to choose
-    python tests/tools/order_ids.py new              # the four writers no model learned from
+    python tests/tools/order_ids.py new              # the writers no model learned from
     python tests/tools/order_ids.py test             # the frozen test split: measure only
     python tests/tools/order_ids.py train --misses   # list every miss, to read
     python tests/tools/order_ids.py new --names      # the customer's name, counted the same way
@@ -17,48 +17,44 @@ counts the customer's name the same way (``facts.name_in``; rule N in ``SPLITS.m
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from mock_server.offline import train
 from mock_server.offline.facts import name_in, order_id_in
 
-CORPUS = Path(__file__).resolve().parents[2] / "support_lib" / "data" / "corpus"
-GROUPS = {
-    "train": [CORPUS / "train.jsonl", *sorted(CORPUS.glob("extra_train_*.jsonl")),
-              *sorted((CORPUS / "intents").glob("*.jsonl"))],
-    "dev": [CORPUS / "dev.jsonl"],
-    "test": [CORPUS / "test.jsonl"],
-    "new": sorted((CORPUS / "new_writers").glob("*.jsonl")),
-}  # fmt: skip
+GROUPS = {  # corpus files as train.load names them
+    "train": (*train.DATA["all files"], train.INTENT_FILES),  # every file a model learns from
+    "dev": ("dev",),
+    "test": ("test",),
+    "new": ("new_writers/*",),
+}
 
 
 def count(
-    paths: list[Path], misses: bool = False, field: str = "order_id"
+    rows: list[dict], misses: bool = False, field: str = "order_id"
 ) -> tuple[int, int, int, int]:
-    """(given, found, none given, wrong) over the files; print each miss when asked."""
+    """(given, found, none given, wrong) over the rows; print each miss when asked."""
     read = order_id_in if field == "order_id" else name_in
     given = found = without = wrong = 0
-    for path in paths:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            label, got = row.get(field), read(row["message"])
-            given += label is not None
-            found += label is not None and got == label
-            without += label is None
-            wrong += got is not None and got != label
-            if misses and got != label:
-                text = row["message"][:160].replace("\n", " ")
-                print(f"  {path.stem} {row['id']}: label {label!r}, got {got!r}: {text!r}")
+    for row in rows:
+        label, got = row.get(field), read(row["message"])
+        given += label is not None
+        found += label is not None and got == label
+        without += label is None
+        wrong += got is not None and got != label
+        if misses and got != label:
+            text = row["message"][:160].replace("\n", " ")
+            print(f"  {row['id']}: label {label!r}, got {got!r}: {text!r}")
     return given, found, without, wrong
 
 
 def main(argv: list[str]) -> None:
     names = [a for a in argv if not a.startswith("--")] or ["train"]
     for name in names:
-        paths = GROUPS.get(name) or [Path(name)]
+        rows = train.load(*GROUPS[name]) if name in GROUPS else train.rows_of(Path(name))
         field = "customer_name" if "--names" in argv else "order_id"
-        given, found, without, wrong = count(paths, "--misses" in argv, field)
+        given, found, without, wrong = count(rows, "--misses" in argv, field)
         share = found / given if given else 0.0
         what = "names" if field == "customer_name" else "ids"
         print(f"{name}: {what} found {found} of {given} given ({share:.1%}); "
