@@ -9,7 +9,7 @@ and :func:`LinearModel.predict` returns the features that counted most, as evide
 
 The weights live in ``weights.json`` beside this file; ``python -m mock_server.offline.train``
 learns them again from ``support_lib/data/corpus`` (train split and extra training files),
-deterministically, in about four minutes. The frozen test split is never used for training.
+deterministically, in about five minutes. The frozen test split is never used for training.
 """
 
 from __future__ import annotations

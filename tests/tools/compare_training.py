@@ -35,9 +35,8 @@ FOLDS = 5
 def salted(salt: int):
     """``train.shuffled`` with another fixed order (salt 0 is the shipped one)."""
 
-    def shuffled(rows: list[dict], order: int = 0) -> list[dict]:
-        # the extra orders a model is averaged over (train.AVERAGED_ORDERS) are the salt's own
-        prefix = ("" if salt == 0 else f"{salt}:") + ("" if order == 0 else f"bag{order}:")
+    def shuffled(rows: list[dict]) -> list[dict]:
+        prefix = "" if salt == 0 else f"{salt}:"
         return sorted(rows, key=lambda row: hashlib.sha256((prefix + row["id"]).encode()).digest())
 
     return shuffled

@@ -65,12 +65,7 @@ def main() -> None:
     parser.add_argument("--salts", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--add", nargs="*", default=[], help="more files for the 'all files' data")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
-    parser.add_argument(
-        "--orders", type=int, help="average each task's model over this many shuffle orders"
-    )
     args = parser.parse_args()
-    if args.orders:
-        train.AVERAGED_ORDERS = dict.fromkeys(args.tasks, args.orders)
     added = rows_from(args.add)
     cache: dict = {}
     for salt in args.salts:
