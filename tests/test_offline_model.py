@@ -502,6 +502,14 @@ def test_name_and_order_extraction(message, name, order_id):
         ("Transaction declined – 3DS authentication required", None),
         ("Where is order " + "A1" * 1900 + "-?", None),  # too long to be an id
         ("Parcel (order 12-44871) arrived", "12-44871"),  # "order" is not the id of "parcel"
+        # where a shop takes bookings, the booking is the order (rule X' in SPLITS.md)
+        ("Hotel was nothing like the photos. Booking 6610382.", "6610382"),
+        ("how do I add a lap infant to my flight (booking ref 9K3M7Q)?", "9K3M7Q"),
+        ("Hallo, meine Buchung BK-30377 wurde doppelt abgebucht.", "BK-30377"),
+        ("Réservation PX-4402 : le remboursement sera-t-il séparé ?", "PX-4402"),
+        ("Номер брони 5520917, помогите, пожалуйста.", "5520917"),
+        ("我的预订号 8812034 显示已取消", "8812034"),
+        ("I'm booking 3 rooms for 2 nights, is breakfast included?", None),  # counts, no id
     ],
 )
 def test_order_ids_as_the_guide_defines_them(message, order_id):

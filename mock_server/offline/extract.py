@@ -30,12 +30,14 @@ def first_name(name: str | None) -> str | None:
 _ORDER_WORD = (
     r"(?:\b(?:orders?|ordr|ord|purchase|shipment|package|parcel|transaction|confirmation|"
     r"subscription|sub|pedidos?|commandes?|bestellung(?:en)?|bestellnummer|bestellnr|ordine|"
-    r"encomenda|"
-    r"заказ[а-я]*)\b|订单号?|訂單號?)"
+    r"encomenda|bookings?|reservations?|buchung(?:en)?|buchungsnummer|réservations?|reservas?|"
+    r"заказ[а-я]*|брон(?:ь|и|ирован[а-я]*))\b|订单号?|訂單號?|预订号?|預訂號?)"
 )
 """The words that come before an order id, in the corpus's languages ("pedido 88213",
 "commande n° 55109", "Bestellung 70055", "заказ № 73310", "订单号 7731920"); the guide files
-subscription numbers under order ids too ("subscription SUB-55102")."""
+subscription numbers under order ids too ("subscription SUB-55102"). Where a shop takes
+bookings, the booking is the order: "booking 6610382", "Buchung BK-30377", "réservation
+PX-4402" (rule X in ``SPLITS.md``)."""
 _REF_WORD = r"\b(?:ref|reference)\b"
 """A weaker order word: "ref B2B-4402" is an order's, "reference 88172" of a phone call is
 not, so after it only an id with a letter prefix counts, and only when no other word
