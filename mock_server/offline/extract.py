@@ -37,7 +37,7 @@ _ORDER_WORD = (
 "commande n° 55109", "Bestellung 70055", "заказ № 73310", "订单号 7731920"); the guide files
 subscription numbers under order ids too ("subscription SUB-55102"). Where a shop takes
 bookings, the booking is the order: "booking 6610382", "Buchung BK-30377", "réservation
-PX-4402" (rule X in ``SPLITS.md``)."""
+PX-4402" (rule X′ in ``SPLITS.md``)."""
 _REF_WORD = r"\b(?:ref|reference)\b"
 """A weaker order word: "ref B2B-4402" is an order's, "reference 88172" of a phone call is
 not, so after it only an id with a letter prefix counts, and only when no other word
