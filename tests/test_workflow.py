@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from mock_server.offline.train import load
+from mock_server.offline.train import LEARNED, load
 from support_lib import compute_metrics
 from support_lib.engine import START, Workflow, WorkflowDefinitionError
 from support_lib.inputs import make_inputs
@@ -624,7 +624,7 @@ def test_every_labeled_customer_name_of_the_training_and_dev_files_is_kept():
         info = grounded({"customer_name": row["customer_name"]}, message)["customer_info"]
         return info["customer_name"]
 
-    files = ("train", "extra_train_*", "intents/*", "sentiment/*", "dev")
+    files = (*LEARNED, "dev")
     named = [row for row in load(*files) if row["customer_name"]]
     lost = {row["id"] for row in named if kept(row) == "Unknown"}
     assert len(named) > 3800 and lost == NAMES_NO_RULE_FINDS
@@ -667,10 +667,7 @@ def test_a_product_is_kept_only_if_the_message_names_it(message, product, kept):
 def test_every_product_the_stand_in_finds_in_the_training_and_dev_files_is_kept():
     from mock_server.offline.extract import extract_product
 
-    found = [
-        (row["message"], extract_product(row["message"]))
-        for row in load("train", "extra_train_*", "intents/*", "sentiment/*", "dev")
-    ]
+    found = [(row["message"], extract_product(row["message"])) for row in load(*LEARNED, "dev")]
     found = [(message, product) for message, product in found if product]
     info = {"customer_name": "Unknown", "order_id": None}
     lost = [

@@ -63,6 +63,13 @@ def data_for(field: str) -> dict[str, tuple[str, ...]]:
     return DATA
 
 
+LEARNED = tuple(
+    dict.fromkeys(name for field, _ in TASKS.values() for name in data_for(field)["all files"])
+)
+"""Every file some model learns from, as ``load`` names them ("all files" holds the first
+ones too): what the checks that keep held-out messages out of training read."""
+
+
 WITH_NB = {"inquiry_type", "intent", "sentiment", "urgency"}  # see fit_with_nb
 MIN_SEEN = 2  # features seen in fewer training messages are left out
 PRUNE = 0.06  # smaller weights are dropped: they change almost nothing and fill the file
